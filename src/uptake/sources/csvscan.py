@@ -1,0 +1,284 @@
+"""Fast, strict CSV scanning with DuckDB, and exact locations for anything wrong.
+
+`scan` parses a whole file (plain or gzip) into a DuckDB table in one parallel pass. Values
+that do not parse (a word where a number belongs, a line with too few fields, bytes that are
+not UTF-8) are caught by DuckDB's reject log, which records the line and column, and turned
+into an `InputError`. Checks on parsed values (negative counts, duplicates, unknown month
+formats) run as SQL over the whole table; only when one fails does `locate` re-read the file
+in Python to name the first offending line.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+from ..errors import InputError
+from .base import Header, open_text
+
+FRIENDLY_TYPES = {"BIGINT": "a whole number", "DOUBLE": "a number", "DATE": "a date", "VARCHAR": "text"}
+
+
+def query_arrow(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
+    """The result of a query as an Arrow table (DuckDB 1.4 and 2.x spell it differently)."""
+    rel = con.sql(sql)
+    fetch = getattr(rel, "to_arrow_table", None) or rel.arrow
+    return fetch()
+
+
+def connect(memory_limit: str = "1GB") -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute(f"SET temp_directory = '{tempfile.gettempdir()}/uptake-duckdb-{os.getpid()}'")
+    return con
+
+
+def resolve_columns(header: Header, wanted: Iterable[str], aliases: dict[str, Sequence[str]] | None = None) -> dict[str, str]:
+    """Map canonical names to the file's actual column names (case-insensitive, with aliases).
+
+    Raises an InputError on line 1 naming every missing column.
+    """
+    by_upper = {f.upper(): f for f in header.fields}
+    found: dict[str, str] = {}
+    missing: list[str] = []
+    for name in wanted:
+        options = [name, *((aliases or {}).get(name, ()))]
+        match = next((by_upper[o.upper()] for o in options if o.upper() in by_upper), None)
+        if match is None:
+            missing.append(name if len(options) == 1 else f"{name} (or {', '.join(options[1:])})")
+        else:
+            found[name] = match
+    if missing:
+        raise InputError(
+            header.path,
+            f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
+            f"found {', '.join(header.fields)}",
+            line=1,
+        )
+    return found
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def scan(
+    con: duckdb.DuckDBPyConnection,
+    header: Header,
+    types: dict[str, str],
+    select: Sequence[str],
+    table: str = "raw",
+    what: dict[str, str] | None = None,
+    nulls: Sequence[str] = ("",),
+) -> int:
+    """Parse `header.path` into table `table` holding the columns `select` (actual names).
+
+    `types` maps actual column names to DuckDB types (others are VARCHAR). `what` says in
+    words what a column holds, for error messages. Returns the number of rows.
+    """
+    columns = {f: types.get(f, "VARCHAR") for f in header.fields}
+    if len(columns) != len(header.fields):
+        dupes = sorted({f for f in header.fields if header.fields.count(f) > 1})
+        raise InputError(header.path, f"repeated column name(s) {', '.join(dupes)}; expected unique names", line=1)
+    projection = ", ".join(quote_ident(c) for c in select)
+    path = str(header.path).replace("'", "''")
+    delim = header.delimiter.replace("'", "''")
+    sql = (
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {projection} FROM read_csv('{path}', "
+        f"header = true, auto_detect = false, delim = '{delim}', quote = '\"', escape = '\"', "
+        f"columns = {columns!r}, store_rejects = true, rejects_table = 'rejects_{table}', "
+        f"rejects_scan = 'rejects_scan_{table}', compression = '{'gzip' if header.gzipped else 'none'}', "
+        f"null_padding = false, strict_mode = true, nullstr = {list(nulls)!r})"
+    )
+    try:
+        con.execute(sql)
+    except duckdb.Error as exc:
+        raise _translate(header, exc) from None
+    first = con.execute(
+        f"SELECT line, column_name, error_type, error_message, csv_line FROM rejects_{table} "
+        "ORDER BY line LIMIT 1"
+    ).fetchone()
+    if first:
+        line, column, kind, message, csv_line = first
+        raise InputError(header.path, _reject_message(kind, column, message, csv_line, types, what or {}),
+                         line=int(line), column=column if kind not in ("TOO FEW COLUMNS", "TOO MANY COLUMNS") else None)
+    return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def _reject_message(kind: str, column: str, message: str, csv_line: str, types: dict[str, str],
+                    what: dict[str, str]) -> str:
+    if kind == "CAST":
+        m = re.search(r'Could not convert string "(.*?)" to', message or "")
+        value = m.group(1) if m else "?"
+        described = what.get(column) or FRIENDLY_TYPES.get(types.get(column, ""), types.get(column, "a value"))
+        return f"{value!r} is not {FRIENDLY_TYPES.get(types.get(column, ''), 'valid')}; expected {described}"
+    if kind == "INVALID ENCODING" or kind == "INVALID UNICODE":
+        return "text is not UTF-8; expected a UTF-8 encoded file (re-save it as UTF-8)"
+    if kind in ("TOO FEW COLUMNS", "TOO MANY COLUMNS"):
+        n = len(next(csv.reader([(csv_line or "").strip()]), []))
+        return f"{kind.lower()} ({n} fields); expected one field per header column"
+    if kind == "UNQUOTED VALUE" or kind == "LINE SIZE OVER MAXIMUM":
+        return f"malformed line ({kind.lower()}); expected a well-formed CSV line"
+    return f"{kind.lower()}: {message}"
+
+
+def _translate(header: Header, exc: duckdb.Error) -> InputError:
+    text = str(exc)
+    if "GZIP" in text.upper() or "gzip" in text:
+        line = count_complete_lines(header)
+        return InputError(header.path, "the compressed file ends early (truncated gzip); expected a complete "
+                          "file — download it again", line=line)
+    if "unicode" in text.lower() or "utf-8" in text.lower():
+        return InputError(header.path, "text is not UTF-8; expected a UTF-8 encoded file")
+    return InputError(header.path, f"cannot parse as CSV: {text.splitlines()[0]}")
+
+
+def count_complete_lines(header: Header) -> int | None:
+    """How far a damaged file can be read: the number of the last line read before it broke."""
+    n = 0
+    try:
+        with open_text(header.path, encoding="latin-1") as f:
+            for n, _ in enumerate(f, start=1):
+                pass
+    except (EOFError, OSError):
+        pass
+    return n or None
+
+
+@dataclass(frozen=True)
+class Located:
+    line: int
+    row: dict[str, str]
+
+
+def locate(header: Header, predicate: Callable[[dict[str, str]], bool]) -> Located | None:
+    """Re-read the file and return the first line (header = 1) whose row satisfies `predicate`.
+
+    Only used after a whole-table check has found a problem, so its speed matters little.
+    """
+    with open_text(header.path) as f:
+        reader = csv.reader(f, delimiter=header.delimiter)
+        next(reader, None)
+        for fields in reader:
+            row = {name: (fields[i] if i < len(fields) else "") for i, name in enumerate(header.fields)}
+            if predicate(row):
+                return Located(reader.line_num, row)
+    return None
+
+
+def first_violation(con: duckdb.DuckDBPyConnection, table: str, condition: str, columns: Sequence[str]) -> tuple | None:
+    """The values of `columns` in some row of `table` meeting `condition`, or None."""
+    cols = ", ".join(quote_ident(c) for c in columns)
+    return con.execute(f"SELECT {cols} FROM {table} WHERE {condition} LIMIT 1").fetchone()
+
+
+MONTH_SQL = """CASE
+  WHEN regexp_full_match(trim({c}), '\\d{{6}}') THEN make_date(CAST(substr(trim({c}), 1, 4) AS INT), CAST(substr(trim({c}), 5, 2) AS INT), 1)
+  WHEN regexp_full_match(trim({c}), '\\d{{4}}[-_/]\\d{{2}}') THEN make_date(CAST(substr(trim({c}), 1, 4) AS INT), CAST(substr(trim({c}), 6, 2) AS INT), 1)
+  WHEN regexp_full_match(trim({c}), '\\d{{4}}-\\d{{2}}-01') THEN CAST(trim({c}) AS DATE)
+  WHEN regexp_full_match(trim({c}), '\\d{{2}}/\\d{{2}}/\\d{{4}}') AND substr(trim({c}), 1, 2) = '01' THEN make_date(CAST(substr(trim({c}), 7, 4) AS INT), CAST(substr(trim({c}), 4, 2) AS INT), 1)
+  ELSE NULL END"""
+
+MONTH_RE = re.compile(r"^(\d{4})[-_/]?(\d{2})(?:-01)?$|^01/(\d{2})/(\d{4})$")
+MONTH_FORMATS = "YYYYMM, YYYY_MM, YYYY-MM, YYYY-MM-01 or 01/MM/YYYY"
+
+
+def month_sql(column: str) -> str:
+    """SQL turning a month written in any accepted way into the first day of that month.
+
+    Returns NULL for anything else (and DuckDB raises for a month number outside 1-12,
+    which is caught by `check_months`)."""
+    return MONTH_SQL.format(c=f"CAST({quote_ident(column)} AS VARCHAR)")
+
+
+def valid_month_text(value: str) -> bool:
+    m = MONTH_RE.match(value.strip())
+    if not m:
+        return False
+    month = int(m.group(2) or m.group(3))
+    return 1 <= month <= 12
+
+
+def check_months(con: duckdb.DuckDBPyConnection, header: Header, table: str, column: str, what: str = "month") -> None:
+    """Refuse the file if any value of `column` is not a month in an accepted format."""
+    col = quote_ident(column)
+    bad = con.execute(
+        f"SELECT {col} FROM {table} WHERE {col} IS NULL OR NOT regexp_full_match(trim(CAST({col} AS VARCHAR)), "
+        r"'(\d{4}[-_/]?(0[1-9]|1[0-2])(-01)?)|(01/(0[1-9]|1[0-2])/\d{4})') LIMIT 1"
+    ).fetchone()
+    if bad is None:
+        return
+    hit = locate(header, lambda r: not valid_month_text(r.get(column, "")))
+    raise InputError(
+        header.path,
+        f"{(bad[0] or '')!r} is not a {what}; expected {MONTH_FORMATS}",
+        line=hit.line if hit else None,
+        column=column,
+    )
+
+
+def check_not_negative(con: duckdb.DuckDBPyConnection, header: Header, table: str, columns: Sequence[str],
+                       what: dict[str, str] | None = None) -> None:
+    for column in columns:
+        col = quote_ident(column)
+        bad = con.execute(f"SELECT {col} FROM {table} WHERE {col} < 0 LIMIT 1").fetchone()
+        if bad is None:
+            continue
+
+        def negative(r: dict[str, str], c: str = column) -> bool:
+            try:
+                return float(r.get(c, "") or 0) < 0
+            except ValueError:
+                return False
+
+        hit = locate(header, negative)
+        described = (what or {}).get(column, "a count of zero or more")
+        raise InputError(header.path, f"{bad[0]!r} is negative; expected {described}",
+                         line=hit.line if hit else None, column=column)
+
+
+def check_required(con: duckdb.DuckDBPyConnection, header: Header, table: str, columns: Sequence[str]) -> None:
+    """Refuse blank values in columns that identify a row."""
+    for column in columns:
+        col = quote_ident(column)
+        if con.execute(f"SELECT 1 FROM {table} WHERE {col} IS NULL OR trim(CAST({col} AS VARCHAR)) = '' LIMIT 1").fetchone():
+            hit = locate(header, lambda r, c=column: not (r.get(c) or "").strip())
+            raise InputError(header.path, "blank value; expected a code in every row",
+                             line=hit.line if hit else None, column=column)
+
+
+def check_duplicates(con: duckdb.DuckDBPyConnection, header: Header, table: str, key_sql: dict[str, str],
+                     key_raw: Callable[[dict[str, str]], tuple] | None = None) -> None:
+    """Refuse the file if two rows share a key. `key_sql` maps names to SQL expressions over
+    the parsed table; `key_raw` computes the same key from a raw row to locate the repeat."""
+    exprs = ", ".join(f"{sql} AS {quote_ident(name)}" for name, sql in key_sql.items())
+    names = ", ".join(quote_ident(n) for n in key_sql)
+    dup = con.execute(
+        f"SELECT {names}, count(*) AS n FROM (SELECT {exprs} FROM {table}) GROUP BY ALL HAVING count(*) > 1 LIMIT 1"
+    ).fetchone()
+    if dup is None:
+        return
+    values = dup[:-1]
+    described = ", ".join(f"{n}={v}" for n, v in zip(key_sql, values))
+    line = None
+    if key_raw is not None:
+        target = tuple(str(v) for v in values)
+        seen = 0
+
+        def second(r: dict[str, str]) -> bool:
+            nonlocal seen
+            if tuple(str(v) for v in key_raw(r)) == target:
+                seen += 1
+            return seen == 2
+
+        hit = locate(header, second)
+        line = hit.line if hit else None
+    raise InputError(header.path, f"duplicate row ({described}) appears {dup[-1]} times; expected each once",
+                     line=line)

@@ -1,0 +1,187 @@
+"""Readers for primary-care prescribing: the English Prescribing Dataset (both the 2017-era
+AREA_TEAM_* layout and the current ICB_* layout) and organisation-level aggregates as exported
+by OpenPrescribing's API and ePACT2."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from ..errors import InputError
+from .base import Header, register
+from .csvscan import (
+    check_duplicates,
+    check_months,
+    check_not_negative,
+    check_required,
+    connect,
+    locate,
+    month_sql,
+    query_arrow,
+    quote_ident,
+    resolve_columns,
+    scan,
+)
+
+EPD_COLUMNS = ["YEAR_MONTH", "PRACTICE_CODE", "BNF_CODE", "QUANTITY", "ITEMS", "TOTAL_QUANTITY", "NIC", "ACTUAL_COST"]
+# Practice-level extracts of the EPD carry fewer columns: quantity per item and the costs may be absent.
+EXTRACT_REQUIRED = ["YEAR_MONTH", "PRACTICE_CODE", "BNF_CODE", "ITEMS", "TOTAL_QUANTITY"]
+EPD_TYPES = {"QUANTITY": "DOUBLE", "ITEMS": "BIGINT", "TOTAL_QUANTITY": "DOUBLE", "NIC": "DOUBLE", "ACTUAL_COST": "DOUBLE"}
+EPD_WHAT = {
+    "ITEMS": "the number of items, a whole number",
+    "QUANTITY": "the quantity per item, a number",
+    "TOTAL_QUANTITY": "the total quantity, a number",
+    "NIC": "the net ingredient cost in pounds, a number",
+    "ACTUAL_COST": "the actual cost in pounds, a number",
+}
+# Free-text columns read only so that text which is not UTF-8 is caught wherever it is.
+EPD_TEXT = ["PRACTICE_NAME", "BNF_DESCRIPTION"]
+
+
+def _is_epd(h: Header, org_column: str) -> bool:
+    return h.has(*EPD_COLUMNS) and h.has(org_column)
+
+
+def _is_extract(h: Header) -> bool:
+    return h.has(*EXTRACT_REQUIRED) and not (h.has("QUANTITY") and h.has("ACTUAL_COST"))
+
+
+def _read_practice_level(header: Header, nulls: tuple[str, ...] = ("",)) -> pa.Table:
+    cols = resolve_columns(header, EXTRACT_REQUIRED)
+    for optional in ("QUANTITY", "NIC", "ACTUAL_COST"):
+        if header.has(optional):
+            cols |= resolve_columns(header, [optional])
+    types = {cols[k]: v for k, v in EPD_TYPES.items() if k in cols}
+    text = [c for c in header.fields if c.upper() in EPD_TEXT]
+    con = connect()
+    scan(con, header, types, [*cols.values(), *text], what={cols[k]: v for k, v in EPD_WHAT.items() if k in cols},
+         nulls=nulls)
+    c = {k: quote_ident(v) for k, v in cols.items()}
+    check_months(con, header, "raw", cols["YEAR_MONTH"])
+    check_required(con, header, "raw", [cols["PRACTICE_CODE"], cols["BNF_CODE"]])
+    counts = [cols[k] for k in ("ITEMS", "QUANTITY", "TOTAL_QUANTITY") if k in cols]
+    check_not_negative(con, header, "raw", counts,
+                       {cols[k]: v.replace(", a", " (zero or more), a") for k, v in EPD_WHAT.items() if k in cols})
+    quantity = c.get("QUANTITY") or f"({c['TOTAL_QUANTITY']} / nullif({c['ITEMS']}, 0))"
+
+    def raw_quantity(r: dict[str, str]) -> float:
+        if "QUANTITY" in cols:
+            return float(r[cols["QUANTITY"]] or 0)
+        items = float(r[cols["ITEMS"]] or 0)
+        return float(r[cols["TOTAL_QUANTITY"]] or 0) / items if items else 0.0
+
+    check_duplicates(
+        con, header, "raw",
+        {"month": f"trim({c['YEAR_MONTH']})", "practice": f"trim({c['PRACTICE_CODE']})",
+         "bnf_code": f"trim({c['BNF_CODE']})", "quantity": f"coalesce({quantity}, 0)"},
+        lambda r: (r[cols["YEAR_MONTH"]].strip(), r[cols["PRACTICE_CODE"]].strip(), r[cols["BNF_CODE"]].strip(),
+                   raw_quantity(r)),
+    )
+    return query_arrow(con,
+        f"""SELECT {month_sql(cols['YEAR_MONTH'])} AS month, trim({c['PRACTICE_CODE']}) AS practice,
+                   trim({c['BNF_CODE']}) AS bnf_code, {c['ITEMS']} AS items, coalesce({quantity}, 0) AS quantity,
+                   {c['TOTAL_QUANTITY']} AS total_quantity, {c.get('NIC', 'NULL')} AS nic,
+                   {c.get('ACTUAL_COST', 'NULL')} AS actual_cost
+            FROM raw""")
+
+
+def read_epd(header: Header) -> pa.Table:
+    return _read_practice_level(header)
+
+
+register("epd", "prescribing",
+         "English Prescribing Dataset, current layout (ICB_CODE, ICB_NAME, ...), NHSBSA",
+         lambda h: _is_epd(h, "ICB_CODE"))(read_epd)
+register("epd_2017", "prescribing",
+         "English Prescribing Dataset, 2017-era layout (AREA_TEAM_CODE, ...), NHSBSA",
+         lambda h: _is_epd(h, "AREA_TEAM_CODE") and not h.has("ICB_CODE"))(read_epd)
+
+
+@register("epd_extract", "prescribing",
+          "Practice-level extract of the EPD with fewer columns (year_month, PRACTICE_CODE, bnf_code, ITEMS, "
+          "total_quantity[, NIC]); 'NA' read as missing", _is_extract)
+def read_epd_extract(header: Header) -> pa.Table:
+    return _read_practice_level(header, nulls=("", "NA"))
+
+
+# --- organisation-level aggregates --------------------------------------------------------
+
+ORG_ALIASES = {
+    "month": ["date", "year_month", "month"],
+    "org_code": ["org_code", "ods_code", "row_id", "pct_id", "practice_code", "practice"],
+    "bnf_code": ["bnf_code"],
+}
+MEASURE_ALIASES = {
+    "items": ["items"],
+    "quantity": ["quantity", "total_quantity", "y_quantity"],
+    "actual_cost": ["actual_cost"],
+    "nic": ["nic", "net_cost"],
+    "list_size": ["total_list_size", "list_size"],
+}
+
+
+def _find(header: Header, options: list[str]) -> str | None:
+    by_upper = {f.upper(): f for f in header.fields}
+    return next((by_upper[o.upper()] for o in options if o.upper() in by_upper), None)
+
+
+def _is_org_level(h: Header) -> bool:
+    if h.has(*EXTRACT_REQUIRED):
+        return False  # practice-level EPD, full or extract
+    return all(_find(h, opts) for opts in ORG_ALIASES.values()) and bool(_find(h, MEASURE_ALIASES["items"]))
+
+
+ORG_TYPE_SQL = """CASE
+  WHEN {t} IS NOT NULL AND trim({t}) <> '' THEN lower(trim({t}))
+  WHEN {g} LIKE 'E38%' THEN 'sub_icb'
+  WHEN {g} LIKE 'E54%' THEN 'icb'
+  WHEN {g} LIKE 'E40%' THEN 'region'
+  WHEN regexp_full_match({c}, '[A-Z]\\d{{5}}') THEN 'practice'
+  WHEN regexp_full_match({c}, 'U\\d{{5}}') THEN 'pcn'
+  WHEN regexp_full_match({c}, 'Q[A-Z0-9]{{2}}') THEN 'icb'
+  WHEN regexp_full_match({c}, 'Y\\d{{2}}') THEN 'region'
+  WHEN regexp_full_match({c}, '[0-9A-Z]{{3}}') THEN 'sub_icb'
+  ELSE NULL END"""
+
+
+def read_org_level(header: Header) -> pa.Table:
+    cols = {k: _find(header, v) for k, v in ORG_ALIASES.items()}
+    if cols["org_code"] and cols["org_code"].upper() in ("PRACTICE_CODE", "PRACTICE"):
+        fixed_type: str | None = "practice"
+    else:
+        fixed_type = None
+    measures = {k: _find(header, v) for k, v in MEASURE_ALIASES.items()}
+    org_type_col = _find(header, ["org_type"])
+    gss_col = _find(header, ["gss_code"])
+    types = {measures[k]: ("BIGINT" if k in ("items", "list_size") else "DOUBLE") for k in measures if measures[k]}
+    select = [c for c in [*cols.values(), *measures.values(), org_type_col, gss_col] if c]
+    con = connect()
+    scan(con, header, types, select, nulls=("", "NA"))
+    q = {k: quote_ident(v) for k, v in cols.items()}
+    check_months(con, header, "raw", cols["month"])
+    check_required(con, header, "raw", [cols["org_code"], cols["bnf_code"]])
+    check_not_negative(con, header, "raw", [m for k, m in measures.items() if m and k in ("items", "quantity", "list_size")])
+    org_type = (
+        f"'{fixed_type}'" if fixed_type else
+        ORG_TYPE_SQL.format(t=quote_ident(org_type_col) if org_type_col else "NULL",
+                            g=f"upper(trim({quote_ident(gss_col)}))" if gss_col else "''",
+                            c=f"upper(trim({q['org_code']}))")
+    )
+    con.execute(f"CREATE TEMP TABLE typed AS SELECT {month_sql(cols['month'])} AS month, {org_type} AS org_type, "
+                f"upper(trim({q['org_code']})) AS org_code, trim({q['bnf_code']}) AS bnf_code, "
+                + ", ".join(f"{quote_ident(measures[k]) if measures[k] else 'NULL'} AS {k}" for k in MEASURE_ALIASES)
+                + " FROM raw")
+    unknown = con.execute("SELECT org_code FROM typed WHERE org_type IS NULL LIMIT 1").fetchone()
+    if unknown:
+        hit = locate(header, lambda r: r[cols["org_code"]].strip().upper() == unknown[0])
+        raise InputError(header.path, f"cannot tell what kind of organisation {unknown[0]!r} is; expected an ODS "
+                         "code of a practice, PCN, sub-ICB, ICB or region, or an org_type column",
+                         line=hit.line if hit else None, column=cols["org_code"])
+    check_duplicates(con, header, "typed", {"month": "month", "org_type": "org_type", "org_code": "org_code",
+                                            "bnf_code": "bnf_code"})
+    return query_arrow(con, "SELECT month, org_type, org_code, bnf_code, items, quantity, actual_cost, nic, "
+                            "list_size FROM typed")
+
+
+register("prescribing_org", "prescribing_org",
+         "Monthly prescribing aggregated by organisation and BNF code (OpenPrescribing API / ePACT2 export)",
+         _is_org_level)(read_org_level)

@@ -1,0 +1,1 @@
+"""Readers: see module docstring once implemented."""
