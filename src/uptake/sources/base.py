@@ -13,7 +13,7 @@ import gzip
 import io
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -100,6 +100,8 @@ class Format:
     description: str
     detect: Callable[[Header], bool]
     read: Reader
+    # Further datasets the same file yields (e.g. epraccur: organisations and their relations).
+    extras: dict[str, Reader] = field(default_factory=dict)
 
     @property
     def target(self) -> Dataset:
@@ -122,8 +124,13 @@ def register(id: str, dataset: str, description: str, detect: Callable[[Header],
 
 
 def _load_readers() -> None:
-    # Importing the modules registers their formats.
-    from . import epd, ods, reference, registers, scmd  # noqa: F401
+    # Importing the modules registers their formats; a module may add datasets to its formats
+    # with EXTRA_DATASETS = {format_id: {dataset: reader}}.
+    from . import epd, ods, reference, registers, scmd
+
+    for module in (epd, ods, reference, registers, scmd):
+        for format_id, extras in getattr(module, "EXTRA_DATASETS", {}).items():
+            FORMATS[format_id] = replace(FORMATS[format_id], extras=dict(extras))
 
 
 def formats() -> dict[str, Format]:
@@ -160,21 +167,31 @@ def detect_format(path: Path, forced: str | None = None) -> tuple[Format, Header
 @dataclass(frozen=True)
 class ReadResult:
     format: Format
-    table: pa.Table
+    tables: dict[str, pa.Table]  # dataset name → table in that dataset's schema
 
     @property
-    def dataset(self) -> Dataset:
-        return self.format.target
+    def table(self) -> pa.Table:
+        """The table of the format's main dataset."""
+        return self.tables[self.format.dataset]
+
+
+def _conform(path: Path, dataset: str, table: pa.Table) -> pa.Table:
+    expected = DATASETS[dataset].schema
+    if table.schema.equals(expected):
+        return table
+    missing = [n for n in expected.names if n not in table.schema.names]
+    if missing:
+        raise AssertionError(f"reader for {path} returned no {', '.join(missing)} for dataset {dataset}")
+    return table.select(expected.names).cast(expected)
 
 
 def read_file(path: str | Path, format: str | None = None) -> ReadResult:
-    """Detect the format of `path`, read it, and check it against its canonical schema."""
+    """Detect the format of `path`, read it, and check it against its canonical schema(s)."""
     path = Path(path)
     fmt, header = detect_format(path, format)
-    table = fmt.read(header)
-    expected = fmt.target.schema
-    if not table.schema.equals(expected):
-        table = table.select(expected.names).cast(expected)
-    if table.num_rows == 0:
+    tables = {fmt.dataset: _conform(path, fmt.dataset, fmt.read(header))}
+    if tables[fmt.dataset].num_rows == 0:
         raise InputError(path, "no data rows after the header; expected at least one row", line=2)
-    return ReadResult(fmt, table)
+    for dataset, reader in fmt.extras.items():
+        tables[dataset] = _conform(path, dataset, reader(header))
+    return ReadResult(fmt, tables)

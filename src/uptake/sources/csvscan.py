@@ -108,7 +108,7 @@ def scan(
     if first:
         line, column, kind, message, csv_line = first
         raise InputError(header.path, _reject_message(kind, column, message, csv_line, types, what or {}),
-                         line=int(line), column=column if kind not in ("TOO FEW COLUMNS", "TOO MANY COLUMNS") else None)
+                         line=int(line), column=column if kind == "CAST" or "ENCODING" in kind or "UNICODE" in kind else None)
     return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
@@ -121,9 +121,12 @@ def _reject_message(kind: str, column: str, message: str, csv_line: str, types: 
         return f"{value!r} is not {FRIENDLY_TYPES.get(types.get(column, ''), 'valid')}; expected {described}"
     if kind == "INVALID ENCODING" or kind == "INVALID UNICODE":
         return "text is not UTF-8; expected a UTF-8 encoded file (re-save it as UTF-8)"
-    if kind in ("TOO FEW COLUMNS", "TOO MANY COLUMNS"):
-        n = len(next(csv.reader([(csv_line or "").strip()]), []))
-        return f"{kind.lower()} ({n} fields); expected one field per header column"
+    if kind in ("TOO FEW COLUMNS", "TOO MANY COLUMNS", "MISSING COLUMNS"):
+        m = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message or "")
+        found = m.group(2) if m else len(next(csv.reader([(csv_line or "").strip()]), []))
+        few = kind != "TOO MANY COLUMNS"
+        expected = m.group(1) if m else "one per header column"
+        return f"too {'few' if few else 'many'} fields ({found}); expected {expected}, one per header column"
     if kind == "UNQUOTED VALUE" or kind == "LINE SIZE OVER MAXIMUM":
         return f"malformed line ({kind.lower()}); expected a well-formed CSV line"
     return f"{kind.lower()}: {message}"

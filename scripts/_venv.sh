@@ -1,0 +1,29 @@
+# Shared by scripts/demo and scripts/test: make .venv with Python 3.11+ and install uptake into it.
+# Usage: source scripts/_venv.sh EXTRAS   (e.g. "dev")
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${UPTAKE_VENV:-$ROOT/.venv}"
+find_python() {
+  for candidate in "${PYTHON:-}" python3.13 python3.12 python3.11 python3; do
+    [ -n "$candidate" ] || continue
+    if command -v "$candidate" >/dev/null 2>&1 &&
+       "$candidate" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then
+      echo "$candidate"; return 0
+    fi
+  done
+  echo "error: uptake needs Python 3.11 or newer (set PYTHON=/path/to/python3.11)" >&2
+  return 1
+}
+if [ ! -x "$VENV/bin/python" ]; then
+  PY="$(find_python)"
+  echo "Creating virtual environment in $VENV with $("$PY" --version)" >&2
+  "$PY" -m venv "$VENV"
+fi
+STAMP="$VENV/.uptake-installed-$1"
+if [ ! -f "$STAMP" ] || [ "$ROOT/pyproject.toml" -nt "$STAMP" ]; then
+  echo "Installing uptake[$1] and its dependencies into $VENV" >&2
+  "$VENV/bin/python" -m pip install --quiet --upgrade pip >&2
+  "$VENV/bin/python" -m pip install --quiet -e "$ROOT[$1]" >&2
+  touch "$STAMP"
+fi
+export PATH="$VENV/bin:$PATH"

@@ -1,0 +1,291 @@
+"""The `uptake` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .config import home_dir
+from .errors import UptakeError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="Measure, compare and accelerate the uptake of NICE-approved medicines in England.")
+catalogue_app = typer.Typer(no_args_is_help=True, help="The NICE technology appraisals uptake knows about.")
+app.add_typer(catalogue_app, name="catalogue")
+
+out = Console()
+err = Console(stderr=True)
+
+HomeOption = Annotated[Optional[Path], typer.Option("--home", help="Warehouse home (default $UPTAKE_HOME or ~/.uptake).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+class State:
+    home: Path | None = None
+
+
+@app.callback()
+def main(home: HomeOption = None) -> None:
+    State.home = home
+
+
+def _home(home: Path | None) -> Path:
+    return home_dir(home or State.home)
+
+
+def _warehouse(home: Path | None):
+    from .warehouse import Warehouse
+
+    return Warehouse(_home(home) / "warehouse")
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+@contextmanager
+def _errors():
+    """Show an UptakeError as one line on stderr and exit 1, never a traceback."""
+    try:
+        yield
+    except UptakeError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+def _progress(transient: bool = True) -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=err, transient=transient, disable=not err.is_terminal)
+
+
+# --- ingest / status -----------------------------------------------------------------------
+
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="Files to load (CSV, plain or gzip).")],
+    format: Annotated[Optional[str], typer.Option("--format", help="Force a format (see `uptake formats`).")] = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Load files into the warehouse. Each load is atomic; loading the same file twice changes nothing."""
+    wh = _warehouse(home)
+    results = []
+    with _errors(), _progress() as progress:
+        task = progress.add_task("loading", total=len(files))
+        for path in files:
+            def stage(name: str, p: Path = path) -> None:
+                progress.update(task, description=f"{p.name}: {name}")
+
+            results.append(wh.load(path, format, on_stage=stage))
+            progress.advance(task)
+    if as_json:
+        _print_json([r.to_dict() for r in results])
+        return
+    for r in results:
+        rows = ", ".join(f"{n:,} {ds} rows" for ds, n in r.rows.items())
+        if r.status == "unchanged":
+            out.print(f"[yellow]unchanged[/] {r.file} ({r.format}): already loaded, nothing changed")
+        else:
+            parts = sum(len(p) for p in r.partitions.values())
+            out.print(f"[green]loaded[/] {r.file} ({r.format}): {rows} in {parts} partition(s), {r.seconds:.1f}s")
+
+
+@app.command()
+def status(home: HomeOption = None, as_json: JsonOption = False) -> None:
+    """What is loaded: datasets, months, rows, sources and load times."""
+    with _errors():
+        st = _warehouse(home).status()
+    if as_json:
+        _print_json(st)
+        return
+    if not st["datasets"]:
+        out.print(f"The warehouse at {st['home']} is empty. Load files with `uptake ingest FILE` or run `uptake demo`.")
+        return
+    table = Table(title=f"Warehouse {st['home']} — {st['loads']} loads")
+    for col in ("dataset", "partitions", "from", "to", "rows", "sources", "last loaded"):
+        table.add_column(col, justify="right" if col in ("partitions", "rows") else "left")
+    for name, d in st["datasets"].items():
+        sources = d["sources"]
+        shown = Path(sources[0]).name + (f" (+{len(sources) - 1} more)" if len(sources) > 1 else "")
+        table.add_row(name, f"{d['partitions']:,}", d["first"], d["last"], f"{d['rows']:,}", shown, d["last_loaded"])
+    out.print(table)
+
+
+@app.command()
+def formats(as_json: JsonOption = False) -> None:
+    """The file formats uptake reads, and the dataset each becomes."""
+    from .sources import formats as known
+
+    rows = [{"format": f.id, "dataset": f.dataset, "also": sorted(f.extras), "description": f.description}
+            for f in sorted(known().values(), key=lambda f: (f.dataset, f.id))]
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table(title="Formats")
+    for col in ("format", "dataset", "description"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["format"], ", ".join([r["dataset"], *r["also"]]), r["description"])
+    out.print(table)
+
+
+# --- catalogue -----------------------------------------------------------------------------
+
+
+@catalogue_app.command("list")
+def catalogue_list(
+    area: Annotated[Optional[str], typer.Option("--area", help="Only this clinical area.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The NICE technology appraisals known, by clinical area."""
+    from .catalogue import load_catalogue
+
+    with _errors():
+        cat = load_catalogue()
+        groups = cat.by_area()
+        if area:
+            cat.area(area)  # raises a helpful error for an unknown area
+            groups = {area: groups.get(area, [])}
+    if as_json:
+        _print_json({a: [ta.to_dict() for ta in tas] for a, tas in groups.items()})
+        return
+    for area_id, tas in groups.items():
+        if not tas:
+            continue
+        table = Table(title=cat.area(area_id).name, title_justify="left")
+        for col in ("TA", "published", "recommendation", "deadline", "products", "title"):
+            table.add_column(col, overflow="fold")
+        for ta in tas:
+            table.add_row(ta.id, str(ta.published), ta.recommendation.replace("_", " "),
+                          f"{ta.funding_deadline_days} days", ", ".join(p.name for p in ta.products) or "—",
+                          ta.title + ("" if ta.verified else " [dim](unverified)[/]"))
+        out.print(table)
+
+
+@catalogue_app.command("show")
+def catalogue_show(ta_id: Annotated[str, typer.Argument(help="e.g. TA275")], as_json: JsonOption = False) -> None:
+    """Everything the catalogue holds about one technology appraisal."""
+    from .catalogue import load_catalogue
+
+    with _errors():
+        ta = load_catalogue().ta(ta_id)
+    if as_json:
+        _print_json(ta.to_dict())
+        return
+    out.print(f"[bold]{ta.id}[/]  {ta.title}")
+    out.print(f"Published {ta.published}; {ta.recommendation.replace('_', ' ')}; funding within "
+              f"{ta.funding_deadline_days} days (by {ta.funding_deadline}); commissioned by {ta.commissioner}; "
+              f"area: {ta.clinical_area}. {ta.url}")
+    if ta.summary:
+        out.print(ta.summary)
+    pop = ta.eligible_population
+    if pop is not None:
+        band = ""
+        if pop.age_min is not None or pop.age_max is not None:
+            band = f", aged {pop.age_min or 0}{'–' + str(pop.age_max) if pop.age_max is not None else '+'}"
+        out.print(f"Eligible: {pop.fraction:.0%} of the {pop.register or 'registered'} population{band} "
+                  f"({pop.source}). Expected uptake: {ta.expected_uptake.share:.0%} ({ta.expected_uptake.source}).")
+    table = Table(title="Products")
+    for col in ("product", "setting", "BNF", "daily dose", "presentations"):
+        table.add_column(col, overflow="fold")
+    for p in ta.products:
+        table.add_row(p.name, p.setting, p.bnf_chemical, f"{p.ddd.value:g} {p.ddd.unit} ({p.ddd.basis})" if p.ddd else "—",
+                      "\n".join(f"{x.bnf_code} {x.name} — {x.units_per_day:g}/day" for x in p.presentations))
+    out.print(table)
+    out.print(f"Verified: {'yes' if ta.verified else 'no'}; reviewed {ta.reviewed}. Sources: " + "; ".join(ta.sources))
+    if ta.notes:
+        out.print(f"Notes: {ta.notes}")
+
+
+# --- national picture and demo -------------------------------------------------------------
+
+
+@app.command()
+def national(
+    month: Annotated[Optional[str], typer.Option("--month", help="YYYY-MM (default: the latest loaded).")] = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """England's uptake of every catalogue TA this month, and how many ICBs lag."""
+    from .services.national import national_picture
+
+    with _errors():
+        picture = national_picture(_warehouse(home), month)
+    if as_json:
+        _print_json(picture.to_dict())
+        return
+    _show_national(picture)
+
+
+def _show_national(picture) -> None:
+    table = Table(title=f"NICE technology appraisals in England — {picture.month}",
+                  caption="Uptake index = treatment-days dispensed ÷ expected (eligible register × NICE's expected "
+                          "share × days). An ICB lags when its index is below "
+                          f"{picture.lag_threshold:.0%} of England's.")
+    for col, justify in (("TA", "left"), ("area", "left"), ("medicine(s)", "left"), ("patients treated", "right"),
+                         ("expected", "right"), ("England uptake", "right"), ("ICBs lagging", "right")):
+        table.add_column(col, justify=justify)
+    for row in picture.rows:
+        table.add_row(row.ta, row.area, row.products,
+                      f"{row.patients:,.0f}" if row.patients is not None else "—",
+                      f"{row.expected:,.0f}" if row.expected else "—",
+                      f"{row.index:.0%}" if row.index is not None else "—",
+                      f"{row.icbs_lagging} of {row.icbs}" if row.icbs else "—")
+    out.print(table)
+
+
+@app.command()
+def demo(
+    scale: Annotated[str, typer.Option(help="tiny, small or national.")] = "small",
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same NHS.")] = 42,
+    start: Annotated[str, typer.Option(help="First month, YYYY-MM.")] = "2019-04",
+    end: Annotated[str, typer.Option(help="Last month, YYYY-MM.")] = "2022-09",
+    fresh: Annotated[bool, typer.Option(help="Empty the warehouse first.")] = True,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Generate a synthetic NHS, load it through the official-format readers, show England's picture."""
+    from .services.national import national_picture
+    from .sources.synthetic import generate
+
+    wh = _warehouse(home)
+    files_dir = _home(home) / "demo-files"
+    with _errors():
+        if fresh:
+            wh.clear()
+        with _progress() as progress:
+            tasks: dict[str, int] = {}
+
+            def on_progress(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = progress.add_task(f"generating {stage}", total=total)
+                progress.update(tasks[stage], completed=done, total=total)
+
+            generated = generate(files_dir, scale=scale, seed=seed, start=start, end=end, progress=on_progress)
+            task = progress.add_task("loading", total=len(generated.files))
+            for path in generated.files:
+                progress.update(task, description=f"loading {path.name}")
+                wh.load(path)
+                progress.advance(task)
+        picture = national_picture(wh)
+    if as_json:
+        _print_json({"generated": generated.summary, "national": picture.to_dict()})
+        return
+    s = generated.summary
+    out.print(f"Synthetic NHS (seed {seed}, scale {scale}): {s.get('regions')} regions, {s.get('icbs')} ICBs, "
+              f"{s.get('sub_icbs')} sub-ICB locations, {s.get('pcns')} PCNs, {s.get('practices')} practices; "
+              f"loaded into {wh.root}")
+    _show_national(picture)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

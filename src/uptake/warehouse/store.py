@@ -1,0 +1,304 @@
+"""The warehouse: Parquet files per dataset and partition, one state file that says which files
+are current, and a ledger of every load.
+
+Layout under the warehouse directory::
+
+    state.json                      the commit point: current files per dataset/partition + ledger
+    data/<dataset>/<partition value>/<load-id>.parquet   (e.g. data/prescribing/2022-09/...)
+    catalogue.duckdb                views over the current files, for people with a DuckDB shell
+    lock                            held by the one process loading at a time
+
+A load writes its Parquet files beside the current ones (nothing refers to them yet), then
+replaces ``state.json`` in one ``os.replace``. A process killed at any moment leaves either the
+old state or the new one; files written by a load that never committed are swept away by the
+next load. Readers need no lock: they read ``state.json`` once and the files it names, which a
+load never modifies (it only adds new files and deletes unreferenced ones after committing).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import UptakeError
+from ..schemas import DATASETS, Dataset
+from ..sources import ReadResult, read_file
+
+STATE_VERSION = 1
+CRASH_ENV = "UPTAKE_TEST_CRASH_AT"  # test hook: die (SIGKILL) at a named point of a load
+
+
+def _crash_point(name: str) -> None:
+    if os.environ.get(CRASH_ENV) == name:
+        os.kill(os.getpid(), 9)
+
+
+def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def partition_value(ds: Dataset, table: pa.Table) -> pa.Array:
+    col = table.column(ds.partition)
+    if ds.monthly:
+        return pc.strftime(col, format="%Y-%m")
+    return pc.cast(col, pa.string())
+
+
+@dataclass
+class LoadResult:
+    file: str
+    status: str  # "loaded" | "unchanged"
+    format: str
+    load_id: str | None
+    rows: dict[str, int] = field(default_factory=dict)  # dataset → rows
+    partitions: dict[str, list[str]] = field(default_factory=dict)  # dataset → partitions replaced
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+class Warehouse:
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.data_dir = self.root / "data"
+        self.state_path = self.root / "state.json"
+
+    # --- state ------------------------------------------------------------------------------
+
+    def state(self) -> dict:
+        try:
+            with open(self.state_path, encoding="utf-8") as f:
+                state = json.load(f)
+        except FileNotFoundError:
+            return {"version": STATE_VERSION, "serial": 0, "datasets": {}, "loads": []}
+        if state.get("version") != STATE_VERSION:
+            raise UptakeError(f"{self.state_path}: warehouse format {state.get('version')} is not supported "
+                              f"(expected {STATE_VERSION})")
+        return state
+
+    def _write_state(self, state: dict) -> None:
+        tmp = self.state_path.with_suffix(f".{uuid.uuid4().hex}.tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(state, f, indent=1, sort_keys=True, default=str)
+            f.flush()
+            os.fsync(f.fileno())
+        _crash_point("before-commit")
+        os.replace(tmp, self.state_path)
+        _fsync_dir(self.root)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / "lock", "a+") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise UptakeError(f"{self.root}: another uptake process is loading into this warehouse; "
+                                  "wait for it to finish") from None
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    # --- loading ----------------------------------------------------------------------------
+
+    def load(self, path: str | Path, format: str | None = None,
+             on_stage: Callable[[str], None] | None = None) -> LoadResult:
+        """Load one file atomically. Loading the same bytes again changes nothing; a file that
+        covers months already loaded replaces those months and only those."""
+        started = time.perf_counter()
+        path = Path(path)
+        stage = on_stage or (lambda s: None)
+        with self._locked():
+            state = self.state()
+            stage("checksum")
+            digest = sha256_file(path) if path.is_file() else ""
+            previous = self._current_load_of(state, digest, format)
+            if previous is not None:
+                return LoadResult(str(path), "unchanged", previous["format"], previous["id"],
+                                  previous["rows"], {}, time.perf_counter() - started)
+            stage("read")
+            result = read_file(path, format)
+            stage("write")
+            load_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + (digest[:10] or uuid.uuid4().hex[:10])
+            new_state, replaced = self._write_partitions(state, result, load_id)
+            rows = {name: t.num_rows for name, t in result.tables.items()}
+            months = sorted({p for name, parts in replaced.items() if DATASETS[name].monthly for p in parts})
+            new_state["loads"].append({
+                "id": load_id,
+                "file": str(path.resolve()),
+                "sha256": digest,
+                "format": result.format.id,
+                "datasets": {name: {"rows": rows[name], "partitions": parts} for name, parts in replaced.items()},
+                "rows": rows,
+                "months": months,
+                "loaded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "seconds": round(time.perf_counter() - started, 3),
+            })
+            new_state["serial"] = state.get("serial", 0) + 1
+            stage("commit")
+            self._write_state(new_state)
+            _crash_point("after-commit")
+            self._sweep(new_state)
+            self._refresh_catalogue(new_state)
+            return LoadResult(str(path), "loaded", result.format.id, load_id, rows, replaced,
+                              time.perf_counter() - started)
+
+    def _current_load_of(self, state: dict, digest: str, format: str | None) -> dict | None:
+        """The earlier load of the same bytes, if every partition it wrote is still current."""
+        if not digest:
+            return None
+        for load in reversed(state["loads"]):
+            if load["sha256"] != digest or (format and load["format"] != format):
+                continue
+            current = all(
+                state["datasets"].get(name, {}).get(part, {}).get("load") == load["id"]
+                for name, info in load["datasets"].items()
+                for part in info["partitions"]
+            )
+            return load if current else None
+        return None
+
+    def _write_partitions(self, state: dict, result: ReadResult, load_id: str) -> tuple[dict, dict[str, list[str]]]:
+        new_state = json.loads(json.dumps(state))
+        replaced: dict[str, list[str]] = {}
+        con = duckdb.connect()
+        try:
+            for name, table in result.tables.items():
+                ds = DATASETS[name]
+                parts = partition_value(ds, table)
+                table = table.append_column("__part", parts)
+                con.register("incoming", table)
+                values = sorted(v for v in pc.unique(parts).to_pylist() if v is not None)
+                entries = new_state["datasets"].setdefault(name, {})
+                columns = ", ".join(f'"{c}"' for c in ds.schema.names)
+                for value in values:
+                    rel_dir = Path("data") / name / value
+                    (self.root / rel_dir).mkdir(parents=True, exist_ok=True)
+                    rel = rel_dir / f"{load_id}.parquet"
+                    target = str(self.root / rel).replace("'", "''")
+                    escaped = value.replace("'", "''")
+                    con.execute(f"COPY (SELECT {columns} FROM incoming WHERE __part = '{escaped}') TO '{target}' "
+                                "(FORMAT parquet, COMPRESSION zstd)")
+                    n = pa.compute.sum(pc.equal(parts, value)).as_py()
+                    entries[value] = {"files": [str(rel)], "rows": n, "load": load_id}
+                    _crash_point("mid-write")
+                con.unregister("incoming")
+                replaced[name] = values
+        finally:
+            con.close()
+        return new_state, replaced
+
+    def _sweep(self, state: dict) -> None:
+        """Delete Parquet files that the committed state no longer names (replaced partitions,
+        and leftovers of loads that were killed before committing)."""
+        keep = {self.root / f for parts in state["datasets"].values() for p in parts.values() for f in p["files"]}
+        if not self.data_dir.exists():
+            return
+        for file in self.data_dir.rglob("*.parquet"):
+            if file not in keep:
+                file.unlink(missing_ok=True)
+        for tmp in self.root.glob("state.*.tmp"):
+            tmp.unlink(missing_ok=True)
+        for d in sorted(self.data_dir.rglob("*"), reverse=True):
+            if d.is_dir() and not any(d.iterdir()):
+                d.rmdir()
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def files(self, dataset: str, state: dict | None = None) -> list[Path]:
+        state = state or self.state()
+        parts = state["datasets"].get(dataset, {})
+        return [self.root / f for key in sorted(parts) for f in parts[key]["files"]]
+
+    def connect(self, con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection with one view per dataset over the current files (an empty
+        table of the right schema for datasets not loaded yet)."""
+        con = con or duckdb.connect()
+        state = self.state()
+        for name, ds in DATASETS.items():
+            files = self.files(name, state)
+            if files:
+                listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+                con.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM read_parquet([{listed}], hive_partitioning = false)')
+            else:
+                con.register(f"__empty_{name}", ds.schema.empty_table())
+                con.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM "__empty_{name}"')
+        return con
+
+    def _refresh_catalogue(self, state: dict) -> None:
+        """Rewrite catalogue.duckdb (views over the current files) for use from a DuckDB shell.
+        Derived from state.json; a failure here never affects the loaded data."""
+        target = self.root / "catalogue.duckdb"
+        tmp = self.root / f"catalogue.{uuid.uuid4().hex}.tmp.duckdb"
+        try:
+            con = duckdb.connect(str(tmp))
+            for name in DATASETS:
+                files = self.files(name, state)
+                if files:
+                    listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+                    con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet([{listed}], hive_partitioning = false)')
+            con.close()
+            os.replace(tmp, target)
+        except duckdb.Error:
+            tmp.unlink(missing_ok=True)
+
+    # --- reporting --------------------------------------------------------------------------
+
+    def status(self) -> dict:
+        """What is loaded: per dataset the partitions, rows and the files they came from."""
+        state = self.state()
+        loads = {load["id"]: load for load in state["loads"]}
+        datasets = {}
+        for name, parts in sorted(state["datasets"].items()):
+            if not parts:
+                continue
+            keys = sorted(parts)
+            sources = sorted({loads[p["load"]]["file"] for p in parts.values() if p["load"] in loads})
+            last = max((loads[p["load"]]["loaded_at"] for p in parts.values() if p["load"] in loads), default=None)
+            datasets[name] = {
+                "partition": DATASETS[name].partition,
+                "partitions": len(keys),
+                "first": keys[0],
+                "last": keys[-1],
+                "rows": sum(p["rows"] for p in parts.values()),
+                "sources": sources,
+                "last_loaded": last,
+            }
+        return {"home": str(self.root), "serial": state.get("serial", 0), "datasets": datasets,
+                "loads": len(state["loads"]), "recent_loads": state["loads"][-10:]}
+
+    def clear(self) -> None:
+        """Remove every loaded file and the ledger (used by `uptake demo --fresh`)."""
+        with self._locked():
+            for sub in ("data",):
+                shutil.rmtree(self.root / sub, ignore_errors=True)
+            for f in ("state.json", "catalogue.duckdb"):
+                (self.root / f).unlink(missing_ok=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
