@@ -109,6 +109,17 @@ def _describe_type(value: object) -> str:
     return type(value).__name__
 
 
+_JSON_TYPE_WORDS = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "text",
+    "number": "a number",
+    "integer": "a whole number",
+    "boolean": "true or false",
+    "null": "null",
+}
+
+
 def _short(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -131,9 +142,8 @@ def _explain(error: jsonschema.ValidationError) -> tuple[str, str]:
         return _field_path([*path, name]), f"unknown field; expected one of: {', '.join(allowed)}"
     if kind == "type":
         wanted = error.validator_value
-        wanted_text = described or (
-            " or ".join(wanted) if isinstance(wanted, list) else str(wanted)
-        )
+        names = wanted if isinstance(wanted, list) else [wanted]
+        wanted_text = described or " or ".join(_JSON_TYPE_WORDS.get(n, n) for n in names)
         return (
             _field_path(path),
             f"expected {wanted_text}, got {_describe_type(error.instance)} {_short(error.instance)}",

@@ -29,7 +29,9 @@ def eligibility_table(cat: Catalogue) -> pa.Table:
     rows = []
     for ta in cat.technology_appraisals:
         pop, share = ta.eligible_population, ta.expected_uptake
-        if pop is None or share is None:
+        # A TA without a sourced eligible fraction or expected share has no expected use: it is
+        # shown with its observed use only, never with an invented denominator.
+        if pop is None or share is None or pop.fraction is None or share.share is None or not pop.register:
             continue
         rows.append({"ta": ta.id, "register": pop.register, "fraction": float(pop.fraction),
                      "share": float(share.share)})

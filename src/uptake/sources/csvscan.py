@@ -201,6 +201,15 @@ def month_sql(column: str) -> str:
     return MONTH_SQL.format(c=f"CAST({quote_ident(column)} AS VARCHAR)")
 
 
+def month_lookup(con: duckdb.DuckDBPyConnection, table: str, column: str, name: str = "months") -> str:
+    """Create a small table mapping each distinct month text in `column` to its date, so that
+    the conversion runs once per month rather than once per row. Returns the table's name."""
+    col = quote_ident(column)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT DISTINCT {col} AS text, {month_sql(column)} AS month "
+                f"FROM (SELECT DISTINCT {col} FROM {table})")
+    return name
+
+
 def valid_month_text(value: str) -> bool:
     m = MONTH_RE.match(value.strip())
     if not m:

@@ -15,6 +15,7 @@ from .csvscan import (
     check_required,
     connect,
     locate,
+    month_lookup,
     month_sql,
     query_arrow,
     quote_ident,
@@ -76,12 +77,13 @@ def _read_practice_level(header: Header, nulls: tuple[str, ...] = ("",)) -> pa.T
         lambda r: (r[cols["YEAR_MONTH"]].strip(), r[cols["PRACTICE_CODE"]].strip(), r[cols["BNF_CODE"]].strip(),
                    raw_quantity(r)),
     )
+    months = month_lookup(con, "raw", cols["YEAR_MONTH"])
     return query_arrow(con,
-        f"""SELECT {month_sql(cols['YEAR_MONTH'])} AS month, trim({c['PRACTICE_CODE']}) AS practice,
+        f"""SELECT m.month AS month, trim({c['PRACTICE_CODE']}) AS practice,
                    trim({c['BNF_CODE']}) AS bnf_code, {c['ITEMS']} AS items, coalesce({quantity}, 0) AS quantity,
                    {c['TOTAL_QUANTITY']} AS total_quantity, {c.get('NIC', 'NULL')} AS nic,
                    {c.get('ACTUAL_COST', 'NULL')} AS actual_cost
-            FROM raw""")
+            FROM raw JOIN {months} AS m ON raw.{c['YEAR_MONTH']} = m.text""")
 
 
 def read_epd(header: Header) -> pa.Table:

@@ -1,1 +1,534 @@
-"""Readers: see module docstring once implemented."""
+"""Readers for NHS organisation reference data: ODS epraccur (practices and other prescribing
+cost centres), NHS Digital's practice → PCN → sub-ICB → ICB → region mapping, ICB → region
+lookups (NHSBSA-derived and ONS), the ONS CCG → STP lookup, and ODS etr (NHS trusts).
+
+Each format has one primary reader (registered with `@register`) returning one dataset, and
+may have extra functions producing other datasets from the same file; these are listed in
+`EXTRA_DATASETS` at the bottom of this module as {format id: {dataset name: function}}.
+
+Organisation types used: 'practice', 'cost_centre', 'pcn', 'sub_icb', 'icb', 'region',
+'trust', plus, for epraccur only, 'lhb' (a Welsh local health board, 7A1-7A7) and
+'commissioner' (a commissioner of prescribing cost centres that commissions no GP practice:
+NHS England's commissioning hubs for prisons and defence medical centres, 13Q/14Q/97T/...).
+
+CCGs became sub-ICB locations on 1 July 2022 (keeping their 3-character codes) and STPs became
+ICBs (keeping their Q-codes): older files' CCG and STP codes are typed 'sub_icb' and 'icb' so
+that a series runs across the change. NHS England regions: Y56 London, Y58 South West,
+Y59 South East, Y60 Midlands, Y61 East of England, Y62 North West, Y63 North East and Yorkshire.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+
+from ..errors import InputError
+from .base import Header, register
+from .reference import (
+    EXTRACT_DATE_LAYOUTS,
+    KeyCheck,
+    SmallCsv,
+    blank_to_none,
+    column_for,
+    need_code,
+    parse_date,
+    read_small,
+    rows_to_table,
+)
+
+REGION_CODES = {
+    "LONDON": "Y56",
+    "SOUTH WEST": "Y58",
+    "SOUTH EAST": "Y59",
+    "MIDLANDS": "Y60",
+    "EAST OF ENGLAND": "Y61",
+    "NORTH WEST": "Y62",
+    "NORTH EAST AND YORKSHIRE": "Y63",
+}
+ENGLISH_REGION = re.compile(r"Y\d{2}")
+
+
+def _plurality(counts: Counter) -> str | None:
+    """The most frequent value, or None when two values tie for first place."""
+    top = counts.most_common(2)
+    if not top or (len(top) == 2 and top[0][1] == top[1][1]):
+        return None
+    return top[0][0]
+
+
+def _relation(child: str, child_type: str, parent: str, parent_type: str, source: str,
+              valid_from: date | None = None, valid_to: date | None = None) -> dict:
+    return {"child": child, "child_type": child_type, "parent": parent, "parent_type": parent_type,
+            "valid_from": valid_from, "valid_to": valid_to, "source": source}
+
+
+def _organisation(code: str, type_: str, source: str, name: str | None = None, **rest) -> dict:
+    return {"code": code, "type": type_, "name": name, "postcode": rest.get("postcode"), "opened": rest.get("opened"),
+            "closed": rest.get("closed"), "status": rest.get("status"), "setting": rest.get("setting"),
+            "source": source}
+
+
+def _dedupe(rows: list[dict], key: Callable[[dict], tuple]) -> list[dict]:
+    seen: dict[tuple, dict] = {}
+    for r in rows:
+        seen.setdefault(key(r), r)
+    return list(seen.values())
+
+
+# --- epraccur -----------------------------------------------------------------------------
+
+# The 27 fields of ODS epraccur, as ODS names them (the file has no header line).
+EPRACCUR_FIELDS = (
+    "organisation_code", "name", "national_grouping", "high_level_health_geography", "address_line_1",
+    "address_line_2", "address_line_3", "address_line_4", "address_line_5", "postcode", "open_date", "close_date",
+    "status_code", "organisation_sub_type_code", "commissioner", "join_provider_purchaser_date",
+    "left_provider_purchaser_date", "contact_telephone_number", "null_19", "null_20", "null_21",
+    "amended_record_indicator", "null_23", "provider_purchaser", "null_25", "prescribing_setting", "null_27",
+)
+EPRACCUR_NAMES = tuple(f"{name} (field {i})" for i, name in enumerate(EPRACCUR_FIELDS, start=1))
+F = {name: i for i, name in enumerate(EPRACCUR_FIELDS)}
+# 2024+ ODS writes ACTIVE/INACTIVE/DORMANT; the older layout A/C/D/P.
+EPRACCUR_STATUS = {"ACTIVE": "ACTIVE", "INACTIVE": "INACTIVE", "DORMANT": "DORMANT", "PROPOSED": "PROPOSED",
+                   "A": "ACTIVE", "C": "INACTIVE", "D": "DORMANT", "P": "PROPOSED"}
+PRACTICE_CODE = re.compile(r"[A-Z][A-Z0-9]{2,7}")
+WELSH_HEALTH_BOARD = re.compile(r"7A\d")
+
+
+def _is_epraccur(h: Header) -> bool:
+    f = h.fields
+    return (len(f) == 27 and bool(PRACTICE_CODE.fullmatch(f[0])) and bool(re.fullmatch(r"\d{8}", f[10]))
+            and f[12].upper() in EPRACCUR_STATUS)
+
+
+def _is_gp_practice(setting: str) -> bool:
+    """RO76 is ODS's 'GP practice' prescribing setting (roles may be listed as 'RO76|RO268');
+    the pre-2024 layout used the number 4."""
+    return "RO76" in setting.upper().split("|") or setting == "4"
+
+
+class _Epraccur:
+    """epraccur parsed once: one organisation per row plus what its columns say about the tree."""
+
+    def __init__(self, header: Header):
+        f: SmallCsv = read_small(header, headerless=True, names=EPRACCUR_NAMES)
+        path = header.path
+        keys = KeyCheck(path, ["code"])
+        self.orgs: list[dict] = []
+        self.rows: list[tuple[int, dict]] = []
+        for line, r in f.rows:
+            code = need_code(path, line, EPRACCUR_NAMES[F["organisation_code"]], r[F["organisation_code"]],
+                             "an ODS organisation code").upper()
+            keys.add((code,), line)
+            raw_status = r[F["status_code"]].strip().upper()
+            if raw_status not in EPRACCUR_STATUS:
+                raise InputError(path, f"{r[F['status_code']]!r} is not a status; expected ACTIVE, INACTIVE, DORMANT "
+                                 "or PROPOSED (or the older A, C, D, P)", line=line,
+                                 column=EPRACCUR_NAMES[F["status_code"]])
+            setting = r[F["prescribing_setting"]].strip()
+
+            def day(field: str, r: list[str] = r, line: int = line) -> date | None:
+                return parse_date(path, line, EPRACCUR_NAMES[F[field]], r[F[field]], ["yyyymmdd"])
+
+            row = {
+                "code": code,
+                "type": "practice" if _is_gp_practice(setting) else "cost_centre",
+                "name": blank_to_none(r[F["name"]]),
+                "postcode": blank_to_none(r[F["postcode"]]),
+                "opened": day("open_date"),
+                "closed": day("close_date"),
+                "status": EPRACCUR_STATUS[raw_status],
+                "setting": setting or None,
+                "region": blank_to_none(r[F["national_grouping"]]),
+                "icb": blank_to_none(r[F["high_level_health_geography"]]),
+                "commissioner": blank_to_none(r[F["commissioner"]]),
+                "joined": day("join_provider_purchaser_date"),
+                "left": day("left_provider_purchaser_date"),
+            }
+            self.rows.append((line, row))
+        self.commissioner_type = self._type_commissioners()
+
+    def _type_commissioners(self) -> dict[str, str]:
+        gp = {r["commissioner"] for _, r in self.rows if r["type"] == "practice"}
+        types = {}
+        for _, r in self.rows:
+            c = r["commissioner"]
+            if c and c not in types:
+                types[c] = ("lhb" if WELSH_HEALTH_BOARD.fullmatch(c) else "sub_icb" if c in gp else "commissioner")
+        return types
+
+
+_CACHE: dict[tuple, _Epraccur] = {}
+
+
+def _epraccur(header: Header) -> _Epraccur:
+    st = Path(header.path).stat()
+    key = (str(header.path), st.st_mtime_ns, st.st_size)
+    if key not in _CACHE:
+        _CACHE.clear()
+        _CACHE[key] = _Epraccur(header)
+    return _CACHE[key]
+
+
+@register("epraccur", "organisations",
+          "ODS epraccur: GP practices and other prescribing cost centres (27 fields, no header line)", _is_epraccur)
+def read_epraccur(header: Header) -> pa.Table:
+    """One organisation per row: code (field 1), name, postcode, opened/closed (YYYYMMDD),
+    status (ACTIVE/INACTIVE/DORMANT; the older A/C/D/P are translated) and prescribing setting
+    (field 26). A row is a 'practice' when its setting includes RO76 (or is the older numeric 4)
+    and a 'cost_centre' otherwise.
+
+    Then one row, with no name, for each commissioner (field 15), ICB (field 4) and region
+    (field 3) the file mentions. A commissioner is a 'sub_icb' when at least one GP practice in
+    the file names it, an 'lhb' when it is a Welsh local health board (7A1-7A7), and a
+    'commissioner' otherwise (NHS England's commissioning hubs for prisons and defence medical
+    centres, or a CCG that only ever commissioned other cost centres)."""
+    e = _epraccur(header)
+    orgs = [_organisation(r["code"], r["type"], "epraccur", r["name"], postcode=r["postcode"], opened=r["opened"],
+                          closed=r["closed"], status=r["status"], setting=r["setting"]) for _, r in e.rows]
+    derived = []
+    for _, r in e.rows:
+        if r["commissioner"]:
+            derived.append(_organisation(r["commissioner"], e.commissioner_type[r["commissioner"]], "epraccur"))
+        if r["icb"]:
+            derived.append(_organisation(r["icb"], "icb", "epraccur"))
+        if r["region"]:
+            derived.append(_organisation(r["region"], "region", "epraccur"))
+    return rows_to_table("organisations", orgs + _dedupe(derived, lambda o: (o["code"], o["type"])))
+
+
+def relations_epraccur(header: Header) -> pa.Table:
+    """The tree epraccur implies (dataset org_relations):
+
+    - each practice or cost centre → its commissioner (field 15), valid from the date it joined
+      (field 16) to the date it left (field 17); rows with no commissioner give none;
+    - each sub-ICB → the ICB (field 4) of most of its ACTIVE GP practices. Field 4 is the ICB
+      of the practice's own location, which for a few practices differs from their
+      commissioner's ICB, hence the majority; a sub-ICB with no active practice (a CCG that
+      has closed) gets no ICB, and a tie gives none. No dates: valid as at the extract;
+    - each ICB → the region (field 3) most rows give it (in ODS's data they all agree).
+    """
+    e = _epraccur(header)
+    rels = [_relation(r["code"], r["type"], r["commissioner"], e.commissioner_type[r["commissioner"]], "epraccur",
+                      r["joined"], r["left"]) for _, r in e.rows if r["commissioner"]]
+    icbs: dict[str, Counter] = defaultdict(Counter)
+    regions: dict[str, Counter] = defaultdict(Counter)
+    for _, r in e.rows:
+        c = r["commissioner"]
+        if c and r["icb"] and r["type"] == "practice" and r["status"] == "ACTIVE" and e.commissioner_type[c] == "sub_icb":
+            icbs[c][r["icb"]] += 1
+        if r["icb"] and r["region"]:
+            regions[r["icb"]][r["region"]] += 1
+    for sub_icb, counts in sorted(icbs.items()):
+        if icb := _plurality(counts):
+            rels.append(_relation(sub_icb, "sub_icb", icb, "icb", "epraccur"))
+    for icb, counts in sorted(regions.items()):
+        if region := _plurality(counts):
+            rels.append(_relation(icb, "icb", region, "region", "epraccur"))
+    return rows_to_table("org_relations", rels)
+
+
+# --- NHS Digital gp-reg-pat-prac-map ------------------------------------------------------
+
+MAP_ALIASES = {
+    "sub_icb": ["CCG_CODE", "SUB_ICB_LOCATION_CODE", "SUB_ICB_LOC_CODE"],
+    "sub_icb_name": ["CCG_NAME", "SUB_ICB_LOCATION_NAME", "SUB_ICB_LOC_NAME"],
+    "icb": ["STP_CODE", "ICB_CODE"],
+    "icb_name": ["STP_NAME", "ICB_NAME"],
+    "practice_postcode": ["PRACTICE_POSTCODE", "POSTCODE"],
+}
+UNALLOCATED_PCN = {"", "U"}
+
+
+def _is_gp_practice_map(h: Header) -> bool:
+    return (h.has("EXTRACT_DATE", "PRACTICE_CODE", "PCN_CODE", "COMM_REGION_CODE")
+            and (h.has("CCG_CODE") or h.has("SUB_ICB_LOCATION_CODE") or h.has("SUB_ICB_LOC_CODE")))
+
+
+class _PracticeMap:
+    def __init__(self, header: Header):
+        f = read_small(header)
+        path = header.path
+        c = column_for(f, header, ["EXTRACT_DATE", "PRACTICE_CODE", "PCN_CODE", "sub_icb", "icb", "COMM_REGION_CODE"],
+                       MAP_ALIASES)
+        optional = {}
+        for name in ("PRACTICE_NAME", "practice_postcode", "PCN_NAME", "sub_icb_name", "icb_name", "COMM_REGION_NAME"):
+            options = [name, *MAP_ALIASES.get(name, [])]
+            hit = next((o for o in options if header.has(o)), None)
+            if hit:
+                optional[name] = f.index(hit)
+        keys = KeyCheck(path, ["practice", "extract_date"])
+        self.rows: list[tuple[int, dict]] = []
+        for line, r in f.rows:
+            def code(k: str, what: str, r: list[str] = r, line: int = line) -> str:
+                return need_code(path, line, f.names[c[k]], r[c[k]], what).upper()
+
+            def opt(k: str, r: list[str] = r) -> str | None:
+                return blank_to_none(r[optional[k]]) if k in optional else None
+
+            row = {
+                "extract": parse_date(path, line, f.names[c["EXTRACT_DATE"]], r[c["EXTRACT_DATE"]],
+                                      EXTRACT_DATE_LAYOUTS, nulls=(), what="an extract date"),
+                "practice": code("PRACTICE_CODE", "a practice code"),
+                "pcn": r[c["PCN_CODE"]].strip().upper(),
+                "sub_icb": code("sub_icb", "a sub-ICB (CCG) code"),
+                "icb": code("icb", "an ICB (STP) code"),
+                "region": code("COMM_REGION_CODE", "a region code"),
+                "practice_name": opt("PRACTICE_NAME"), "postcode": opt("practice_postcode"),
+                "pcn_name": opt("PCN_NAME"), "sub_icb_name": opt("sub_icb_name"), "icb_name": opt("icb_name"),
+                "region_name": opt("COMM_REGION_NAME"),
+            }
+            keys.add((row["practice"], row["extract"]), line)
+            self.rows.append((line, row))
+        # The tree above the practices must be a tree: a sub-ICB in one ICB, an ICB in one region.
+        for child, parent, what in (("sub_icb", "icb", "sub-ICB (CCG)"), ("icb", "region", "ICB (STP)")):
+            first: dict[tuple, tuple[str, int]] = {}
+            for line, row in self.rows:
+                k = (row["extract"], row[child])
+                seen = first.setdefault(k, (row[parent], line))
+                if seen[0] != row[parent]:
+                    raise InputError(path, f"{what} {row[child]} is in {parent} {row[parent]} here but in {seen[0]} on "
+                                     f"line {seen[1]}; expected one {parent} per {what}", line=line,
+                                     column=f.names[c[parent if parent != 'region' else 'COMM_REGION_CODE']])
+
+
+def _practice_map(header: Header) -> _PracticeMap:
+    return _PracticeMap(header)
+
+
+@register("gp_practice_map", "org_relations",
+          "NHS Digital 'Patients registered at a GP practice' mapping (gp-reg-pat-prac-map): practice → PCN → "
+          "sub-ICB (CCG) → ICB (STP) → region", _is_gp_practice_map)
+def read_gp_practice_map(header: Header) -> pa.Table:
+    """Relations valid from the extract date (EXTRACT_DATE, e.g. 01-Sep-20 or 2022-10-01):
+    practice → PCN (PCN_CODE; 'U' = unallocated gives none), practice → sub-ICB, PCN → the
+    sub-ICB of most of its practices (a PCN can straddle a boundary; a tie gives none),
+    sub-ICB → ICB and ICB → region.
+
+    Both layouts are read: 2020's CCG_CODE/STP_CODE (confirmed on the real Sep 2020 file) and
+    the 2022+ SUB_ICB_LOCATION_CODE/ICB_CODE names (ICB_CODE confirmed in published code that
+    reads the 2023 file; SUB_ICB_LOCATION_CODE as in NHS Digital's 2026 gp-reg-pat-prac-all).
+    CCGs became sub-ICB locations in July 2022: both eras are typed 'sub_icb' and 'icb'."""
+    m = _practice_map(header)
+    rels = []
+    pcn_sub: dict[tuple, Counter] = defaultdict(Counter)
+    for _, r in m.rows:
+        d = r["extract"]
+        if r["pcn"] not in UNALLOCATED_PCN:
+            rels.append(_relation(r["practice"], "practice", r["pcn"], "pcn", "gp_practice_map", d))
+            pcn_sub[(r["pcn"], d)][r["sub_icb"]] += 1
+        rels.append(_relation(r["practice"], "practice", r["sub_icb"], "sub_icb", "gp_practice_map", d))
+    upper = []
+    for (pcn, d), counts in pcn_sub.items():
+        if sub := _plurality(counts):
+            upper.append(_relation(pcn, "pcn", sub, "sub_icb", "gp_practice_map", d))
+    for _, r in m.rows:
+        upper.append(_relation(r["sub_icb"], "sub_icb", r["icb"], "icb", "gp_practice_map", r["extract"]))
+        upper.append(_relation(r["icb"], "icb", r["region"], "region", "gp_practice_map", r["extract"]))
+    key = lambda x: (x["child"], x["child_type"], x["parent_type"], x["valid_from"])  # noqa: E731
+    return rows_to_table("org_relations", rels + _dedupe(upper, key))
+
+
+def organisations_gp_practice_map(header: Header) -> pa.Table:
+    """The practices (name, postcode), PCNs, sub-ICBs, ICBs and regions the mapping names, with
+    their names; where the file holds several extracts, the latest extract's name is kept."""
+    m = _practice_map(header)
+    orgs = []
+    for _, r in sorted(m.rows, key=lambda x: x[1]["extract"], reverse=True):
+        orgs.append(_organisation(r["practice"], "practice", "gp_practice_map", r["practice_name"],
+                                  postcode=r["postcode"]))
+        if r["pcn"] not in UNALLOCATED_PCN:
+            orgs.append(_organisation(r["pcn"], "pcn", "gp_practice_map", r["pcn_name"]))
+        orgs.append(_organisation(r["sub_icb"], "sub_icb", "gp_practice_map", r["sub_icb_name"]))
+        orgs.append(_organisation(r["icb"], "icb", "gp_practice_map", r["icb_name"]))
+        orgs.append(_organisation(r["region"], "region", "gp_practice_map", r["region_name"]))
+    return rows_to_table("organisations", _dedupe(orgs, lambda o: (o["code"], o["type"])))
+
+
+# --- ICB → region lookup (NHSBSA EPD-derived) ---------------------------------------------
+
+
+def _region_code(path: Path, line: int, column: str, name: str) -> str:
+    key = " ".join(name.upper().split())
+    if key not in REGION_CODES:
+        raise InputError(path, f"{name!r} is not an NHS England region; expected one of "
+                         f"{', '.join(n.title() for n in REGION_CODES)}", line=line, column=column)
+    return REGION_CODES[key]
+
+
+def _icb_region_rows(header: Header) -> list[tuple[int, dict]]:
+    f = read_small(header)
+    c = column_for(f, header, ["icb_code", "icb_name", "icb_region"])
+    keys = KeyCheck(header.path, ["icb_code"])
+    out = []
+    for line, r in f.rows:
+        code = need_code(header.path, line, f.names[c["icb_code"]], r[c["icb_code"]], "an ICB code").upper()
+        if code == "-":
+            continue  # NHSBSA's UNIDENTIFIED bucket for prescriptions it cannot attribute
+        keys.add((code,), line)
+        region_name = need_code(header.path, line, f.names[c["icb_region"]], r[c["icb_region"]], "a region name")
+        out.append((line, {"icb": code, "icb_name": blank_to_none(r[c["icb_name"]]), "region_name": region_name,
+                           "region": _region_code(header.path, line, f.names[c["icb_region"]], region_name)}))
+    return out
+
+
+@register("icb_region_lookup", "organisations",
+          "ICB code → ICB name → NHS region name (icb_code, icb_name, icb_region), as in NHSBSA's EPD",
+          lambda h: h.has("icb_code", "icb_name", "icb_region"))
+def read_icb_region_lookup(header: Header) -> pa.Table:
+    """The ICBs with their names and the regions they name (region codes from the names:
+    Y56 London ... Y63 North East and Yorkshire). The '-' UNIDENTIFIED row is skipped."""
+    rows = _icb_region_rows(header)
+    orgs = [_organisation(r["icb"], "icb", "icb_region_lookup", r["icb_name"]) for _, r in rows]
+    orgs += _dedupe([_organisation(r["region"], "region", "icb_region_lookup", r["region_name"]) for _, r in rows],
+                    lambda o: (o["code"], o["type"]))
+    return rows_to_table("organisations", orgs)
+
+
+def relations_icb_region_lookup(header: Header) -> pa.Table:
+    """ICB → region, with no dates (valid as at the file)."""
+    return rows_to_table("org_relations", [_relation(r["icb"], "icb", r["region"], "region", "icb_region_lookup")
+                                           for _, r in _icb_region_rows(header)])
+
+
+# --- ONS lookups --------------------------------------------------------------------------
+
+ONS_LEVELS = {
+    "sub_icb": r"(?:CCG|SICBL)\d{2}",
+    "icb": r"(?:STP|ICB)\d{2}",
+    "region": r"NHSER\d{2}",
+}
+ONS_EXTRA = {"FID", "OBJECTID"}
+
+
+def _ons_columns(h: Header, child: str, parent: str) -> dict[str, str] | None:
+    """Map 'child_cd', 'child_cdh', 'child_nm', 'parent_...' to the header's names if the header
+    holds exactly an ONS lookup of these two levels (CD = GSS code, CDH = ODS code, NM = name)."""
+    found: dict[str, str] = {}
+    for field in h.fields:
+        up = field.upper()
+        if up in ONS_EXTRA:
+            continue
+        for level in (child, parent):
+            m = re.fullmatch(f"({ONS_LEVELS[level]})(CDH|CD|NM)", up)
+            if m:
+                found[f"{'child' if level == child else 'parent'}_{m.group(2).lower()}"] = field
+                break
+        else:
+            return None
+    return found if {"child_cdh", "parent_cdh"} <= set(found) else None
+
+
+def _ons_rows(header: Header, child: str, parent: str, source: str) -> tuple[list[dict], list[dict]]:
+    cols = _ons_columns(header, child, parent)
+    if cols is None:
+        raise InputError(header.path, f"missing columns; expected an ONS lookup with {child} and {parent} ODS codes "
+                         "(e.g. CCG21CDH, STP21CDH)", line=1)
+    f = read_small(header)
+    idx = {k: f.index(v) for k, v in cols.items()}
+    keys = KeyCheck(header.path, [cols["child_cdh"]])
+    rels, orgs = [], []
+    for line, r in f.rows:
+        kid = need_code(header.path, line, cols["child_cdh"], r[idx["child_cdh"]], "an ODS code").upper()
+        par = need_code(header.path, line, cols["parent_cdh"], r[idx["parent_cdh"]], "an ODS code").upper()
+        keys.add((kid,), line)
+        rels.append(_relation(kid, child, par, parent, source))
+        orgs.append(_organisation(kid, child, source, blank_to_none(r[idx["child_nm"]]) if "child_nm" in idx else None))
+        orgs.append(_organisation(par, parent, source,
+                                  blank_to_none(r[idx["parent_nm"]]) if "parent_nm" in idx else None))
+    return rels, _dedupe(orgs, lambda o: (o["code"], o["type"]))
+
+
+@register("ons_stp_region_lookup", "org_relations",
+          "ONS lookup STP/ICB → NHS England region (STP21CD, STP21CDH, STP21NM, NHSER21CD, NHSER21CDH, NHSER21NM)",
+          lambda h: _ons_columns(h, "icb", "region") is not None)
+def read_ons_stp_region_lookup(header: Header) -> pa.Table:
+    """ICB (STP) → region by their ODS codes (the *CDH columns). STPs became ICBs in July 2022
+    with the same footprints and codes, so they are typed 'icb'. No dates (the lookup's vintage
+    is in its column names, e.g. 21 = April 2021)."""
+    return rows_to_table("org_relations", _ons_rows(header, "icb", "region", "ons_stp_region_lookup")[0])
+
+
+def organisations_ons_stp_region_lookup(header: Header) -> pa.Table:
+    """The ICBs (STPs) and regions with their names."""
+    return rows_to_table("organisations", _ons_rows(header, "icb", "region", "ons_stp_region_lookup")[1])
+
+
+@register("ons_ccg_stp_lookup", "org_relations",
+          "ONS lookup CCG/sub-ICB → STP/ICB (FID, CCG21CD, CCG21CDH, CCG21NM, STP21CD, STP21CDH, STP21NM)",
+          lambda h: _ons_columns(h, "sub_icb", "icb") is not None)
+def read_ons_ccg_stp_lookup(header: Header) -> pa.Table:
+    """Sub-ICB (CCG) → ICB (STP) by ODS codes (the *CDH columns); the FID column is ignored.
+    CCGs became sub-ICB locations in July 2022 keeping their codes, so they are typed 'sub_icb'."""
+    return rows_to_table("org_relations", _ons_rows(header, "sub_icb", "icb", "ons_ccg_stp_lookup")[0])
+
+
+def organisations_ons_ccg_stp_lookup(header: Header) -> pa.Table:
+    """The sub-ICBs (CCGs) and ICBs (STPs) with their names."""
+    return rows_to_table("organisations", _ons_rows(header, "sub_icb", "icb", "ons_ccg_stp_lookup")[1])
+
+
+# --- NHS trusts (ODS etr, tidied) ---------------------------------------------------------
+
+TRUST_NULLS = ("", "NA")
+
+
+def _trust_rows(header: Header) -> list[tuple[int, dict]]:
+    f = read_small(header)
+    c = column_for(f, header, ["ods_code", "ods_name", "region_code", "stp_code", "postcode", "open_date",
+                               "close_date"])
+    keys = KeyCheck(header.path, ["ods_code"])
+    out = []
+    for line, r in f.rows:
+        code = need_code(header.path, line, f.names[c["ods_code"]], r[c["ods_code"]], "a trust ODS code").upper()
+        keys.add((code,), line)
+
+        def day(k: str, r: list[str] = r, line: int = line) -> date | None:
+            return parse_date(header.path, line, f.names[c[k]], r[c[k]], ["iso"], nulls=TRUST_NULLS)
+
+        out.append((line, {"code": code, "name": blank_to_none(r[c["ods_name"]], TRUST_NULLS),
+                           "postcode": blank_to_none(r[c["postcode"]], TRUST_NULLS), "opened": day("open_date"),
+                           "closed": day("close_date"),
+                           "region": (blank_to_none(r[c["region_code"]], TRUST_NULLS) or "").upper() or None,
+                           "icb": (blank_to_none(r[c["stp_code"]], TRUST_NULLS) or "").upper() or None}))
+    return out
+
+
+@register("nhs_trusts", "organisations",
+          "NHS trusts from ODS etr, tidied (ods_code, ods_name, region_code, stp_code, ..., open_date, close_date)",
+          lambda h: h.has("ods_code", "ods_name", "region_code", "stp_code", "open_date"))
+def read_nhs_trusts(header: Header) -> pa.Table:
+    """One 'trust' per row with name, postcode and open/close dates (YYYY-MM-DD; 'NA' = none).
+    The file has no status column: status is left empty."""
+    return rows_to_table("organisations", [
+        _organisation(r["code"], "trust", "nhs_trusts", r["name"], postcode=r["postcode"], opened=r["opened"],
+                      closed=r["closed"]) for _, r in _trust_rows(header)])
+
+
+def relations_nhs_trusts(header: Header) -> pa.Table:
+    """Trust → ICB (stp_code; STPs became ICBs) and trust → region, undated. Only for trusts in an
+    English region (Y56-Y63): the Welsh trusts' W00/Q99 are not English regions or ICBs."""
+    rels = []
+    for _, r in _trust_rows(header):
+        if not (r["region"] and ENGLISH_REGION.fullmatch(r["region"])):
+            continue
+        if r["icb"]:
+            rels.append(_relation(r["code"], "trust", r["icb"], "icb", "nhs_trusts"))
+        rels.append(_relation(r["code"], "trust", r["region"], "region", "nhs_trusts"))
+    return rows_to_table("org_relations", rels)
+
+
+# --- formats yielding more than one dataset -----------------------------------------------
+
+EXTRA_DATASETS: dict[str, dict[str, Callable[[Header], pa.Table]]] = {
+    "epraccur": {"org_relations": relations_epraccur},
+    "gp_practice_map": {"organisations": organisations_gp_practice_map},
+    "icb_region_lookup": {"org_relations": relations_icb_region_lookup},
+    "ons_stp_region_lookup": {"organisations": organisations_ons_stp_region_lookup},
+    "ons_ccg_stp_lookup": {"organisations": organisations_ons_ccg_stp_lookup},
+    "nhs_trusts": {"org_relations": relations_nhs_trusts},
+}

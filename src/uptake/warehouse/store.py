@@ -25,6 +25,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -130,14 +131,19 @@ class Warehouse:
         stage = on_stage or (lambda s: None)
         with self._locked():
             state = self.state()
-            stage("checksum")
-            digest = sha256_file(path) if path.is_file() else ""
-            previous = self._current_load_of(state, digest, format)
-            if previous is not None:
-                return LoadResult(str(path), "unchanged", previous["format"], previous["id"],
-                                  previous["rows"], {}, time.perf_counter() - started)
+            # The checksum is needed first only when an earlier load had the same size (and so
+            # may be the same bytes); otherwise it is computed while the file is being read.
+            size = path.stat().st_size if path.is_file() else -1
+            hashing = ThreadPoolExecutor(1).submit(sha256_file, path) if size >= 0 else None
+            if any(load.get("size") == size for load in state["loads"]) and hashing is not None:
+                stage("checksum")
+                previous = self._current_load_of(state, hashing.result(), format)
+                if previous is not None:
+                    return LoadResult(str(path), "unchanged", previous["format"], previous["id"],
+                                      previous["rows"], {}, time.perf_counter() - started)
             stage("read")
             result = read_file(path, format)
+            digest = hashing.result() if hashing is not None else ""
             stage("write")
             load_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + (digest[:10] or uuid.uuid4().hex[:10])
             new_state, replaced = self._write_partitions(state, result, load_id)
@@ -147,6 +153,7 @@ class Warehouse:
                 "id": load_id,
                 "file": str(path.resolve()),
                 "sha256": digest,
+                "size": size,
                 "format": result.format.id,
                 "datasets": {name: {"rows": rows[name], "partitions": parts} for name, parts in replaced.items()},
                 "rows": rows,

@@ -1,0 +1,184 @@
+"""Warehouse loads: atomic, idempotent, month-replacing, and safe against SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from uptake.errors import InputError
+from uptake.warehouse import Warehouse
+
+from epd_files import epd_row, good_epd_rows, write_epd
+
+
+def snapshot(wh: Warehouse) -> tuple:
+    """Everything a reader can see: the state file and the content of every dataset."""
+    state = wh.state_path.read_text() if wh.state_path.exists() else ""
+    con = wh.connect()
+    content = con.execute(
+        "SELECT month, practice, bnf_code, quantity, items FROM prescribing ORDER BY ALL").fetchall()
+    return state, content
+
+
+def test_load_then_read_back(tmp_path):
+    wh = Warehouse(tmp_path / "wh")
+    rows = good_epd_rows("202208") + good_epd_rows("202209")
+    result = wh.load(write_epd(tmp_path / "e.csv", rows))
+    assert result.status == "loaded" and result.rows == {"prescribing": 24}
+    assert result.partitions == {"prescribing": ["2022-08", "2022-09"]}
+    con = wh.connect()
+    assert con.execute("SELECT strftime(month, '%Y-%m'), count(*), sum(items) FROM prescribing GROUP BY 1 ORDER BY 1"
+                       ).fetchall() == [("2022-08", 12, 42), ("2022-09", 12, 42)]
+    files = sorted(p.relative_to(wh.root).parts[:3] for p in wh.root.rglob("*.parquet"))
+    assert files == [("data", "prescribing", "2022-08"), ("data", "prescribing", "2022-09")]
+
+
+def test_same_file_twice_changes_nothing(tmp_path):
+    wh = Warehouse(tmp_path / "wh")
+    path = write_epd(tmp_path / "e.csv", good_epd_rows())
+    first = wh.load(path)
+    before = snapshot(wh)
+    again = wh.load(path)
+    assert again.status == "unchanged" and again.load_id == first.load_id
+    assert snapshot(wh) == before
+    assert len(wh.state()["loads"]) == 1
+
+
+def test_corrected_month_replaces_that_month_only(tmp_path):
+    wh = Warehouse(tmp_path / "wh")
+    wh.load(write_epd(tmp_path / "both.csv", good_epd_rows("202208") + good_epd_rows("202209")))
+    corrected = [epd_row("202209", "A81009", "0208020Z0AAAAAA", "28", "7")]
+    wh.load(write_epd(tmp_path / "fix.csv", corrected))
+    con = wh.connect()
+    got = con.execute("SELECT strftime(month, '%Y-%m'), practice, items FROM prescribing "
+                      "WHERE month = DATE '2022-09-01'").fetchall()
+    assert got == [("2022-09", "A81009", 7)]
+    assert con.execute("SELECT count(*) FROM prescribing WHERE month = DATE '2022-08-01'").fetchone() == (12,)
+    status = wh.status()["datasets"]["prescribing"]
+    assert status["rows"] == 13 and status["partitions"] == 2
+    # the replaced month's old file is gone from disk; the ledger keeps both loads
+    assert len(list(wh.root.rglob("*.parquet"))) == 2
+    ledger = wh.state()["loads"]
+    assert [load["months"] for load in ledger] == [["2022-08", "2022-09"], ["2022-09"]]
+    assert all(len(load["sha256"]) == 64 for load in ledger)
+
+
+def test_reloading_an_earlier_file_after_a_correction_loads_it_again(tmp_path):
+    wh = Warehouse(tmp_path / "wh")
+    original = write_epd(tmp_path / "a.csv", good_epd_rows("202209"))
+    wh.load(original)
+    wh.load(write_epd(tmp_path / "b.csv", [epd_row("202209", "A81009")]))
+    assert wh.load(original).status == "loaded"
+    assert wh.connect().execute("SELECT count(*) FROM prescribing").fetchone() == (12,)
+
+
+def test_bad_file_leaves_warehouse_exactly_as_before(tmp_path):
+    wh = Warehouse(tmp_path / "wh")
+    wh.load(write_epd(tmp_path / "good.csv", good_epd_rows("202209")))
+    before = snapshot(wh)
+    files_before = sorted(wh.root.rglob("*"))
+    rows = good_epd_rows("202209")
+    rows[3][20] = "-1"
+    with pytest.raises(InputError):
+        wh.load(write_epd(tmp_path / "bad.csv", rows))
+    assert snapshot(wh) == before
+    assert sorted(wh.root.rglob("*")) == files_before
+
+
+def test_empty_warehouse_has_empty_typed_views(tmp_path):
+    con = Warehouse(tmp_path / "wh").connect()
+    assert con.execute("SELECT count(*) FROM prescribing").fetchone() == (0,)
+    assert [c[0] for c in con.execute("DESCRIBE scmd").fetchall()][:3] == ["month", "trust", "vmp_code"]
+
+
+def test_catalogue_duckdb_has_views(tmp_path):
+    import duckdb
+
+    wh = Warehouse(tmp_path / "wh")
+    wh.load(write_epd(tmp_path / "e.csv", good_epd_rows()))
+    con = duckdb.connect(str(wh.root / "catalogue.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM prescribing").fetchone() == (12,)
+
+
+# --- killed mid-load -----------------------------------------------------------------------
+
+LOADER = """
+import sys
+from uptake.warehouse import Warehouse
+Warehouse(sys.argv[1]).load(sys.argv[2])
+"""
+
+
+def _load_in_child(root: Path, path: Path, crash_at: str | None = None) -> subprocess.Popen:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[2] / "src"), env.get("PYTHONPATH", "")])
+    if crash_at:
+        env["UPTAKE_TEST_CRASH_AT"] = crash_at
+    return subprocess.Popen([sys.executable, "-c", LOADER, str(root), str(path)], env=env)
+
+
+def _assert_consistent(wh: Warehouse) -> None:
+    state = json.loads(wh.state_path.read_text())
+    for parts in state["datasets"].values():
+        for part in parts.values():
+            for f in part["files"]:
+                assert (wh.root / f).exists(), f"state names missing file {f}"
+    con = wh.connect()
+    for name, parts in state["datasets"].items():
+        assert con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] == sum(p["rows"] for p in parts.values())
+
+
+@pytest.mark.parametrize("point", ["mid-write", "before-commit", "after-commit"])
+def test_killed_at_each_stage(tmp_path, point):
+    wh = Warehouse(tmp_path / "wh")
+    wh.load(write_epd(tmp_path / "old.csv", good_epd_rows("202208") + good_epd_rows("202209")))
+    before = snapshot(wh)
+    new = write_epd(tmp_path / "new.csv", good_epd_rows("202209", practices=5) + good_epd_rows("202210"))
+    proc = _load_in_child(wh.root, new, crash_at=point)
+    assert proc.wait(60) == -signal.SIGKILL
+    _assert_consistent(wh)
+    if point == "after-commit":
+        months = wh.connect().execute("SELECT count(DISTINCT month) FROM prescribing").fetchone()[0]
+        assert months == 3
+    else:
+        assert snapshot(wh) == before
+    # the next load sweeps whatever the killed one left behind, and succeeds
+    wh.load(write_epd(tmp_path / "next.csv", good_epd_rows("202211")))
+    _assert_consistent(wh)
+    named = {wh.root / f for p in wh.state()["datasets"]["prescribing"].values() for f in p["files"]}
+    assert set(wh.root.rglob("*.parquet")) == named
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_of_a_large_load(tmp_path):
+    """A real kill -9 at several moments of a ~400k-row load: always the old or the new state."""
+    wh = Warehouse(tmp_path / "wh")
+    wh.load(write_epd(tmp_path / "old.csv", good_epd_rows("202208")))
+    old = snapshot(wh)
+    rows = [epd_row("202209", f"B{p:05d}", f"0208020Z0AAA{c:03d}", "28", "1") for p in range(2000) for c in range(200)]
+    big = write_epd(tmp_path / "big.csv.gz", rows)
+    timed = _load_in_child(wh.root, big)
+    t0 = time.monotonic()
+    assert timed.wait(120) == 0
+    full = time.monotonic() - t0
+    new = snapshot(wh)
+    outcomes = set()
+    for fraction in (0.2, 0.4, 0.6, 0.8, 0.9, 0.97):
+        wh.clear()
+        wh.load(tmp_path / "old.csv")
+        proc = _load_in_child(wh.root, big)
+        time.sleep(full * fraction)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(60)
+        _assert_consistent(wh)
+        now = snapshot(wh)
+        assert now[1] in (old[1], new[1])
+        outcomes.add("new" if now[1] == new[1] else "old")
+    assert "old" in outcomes  # at least one kill landed before the commit
