@@ -10,10 +10,14 @@ in Python to name the first offending line.
 
 from __future__ import annotations
 
+import codecs
 import csv
+import gzip
 import os
 import re
 import tempfile
+import zlib
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -28,6 +32,7 @@ FRIENDLY_TYPES = {"BIGINT": "a whole number", "DOUBLE": "a number", "DATE": "a d
 
 def query_arrow(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
     """The result of a query as an Arrow table (DuckDB 1.4 and 2.x spell it differently)."""
+    con.execute("SELECT 1").fetchall()  # finish any result a check left open with fetchone()
     rel = con.sql(sql)
     fetch = getattr(rel, "to_arrow_table", None) or rel.arrow
     return fetch()
@@ -97,10 +102,16 @@ def scan(
         f"rejects_scan = 'rejects_scan_{table}', compression = '{'gzip' if header.gzipped else 'none'}', "
         f"null_padding = false, strict_mode = true, nullstr = {list(nulls)!r})"
     )
-    try:
-        con.execute(sql)
-    except duckdb.Error as exc:
-        raise _translate(header, exc) from None
+    # DuckDB checks the encoding only of the columns it keeps; the whole file is checked here,
+    # alongside the parse, so that text that is not UTF-8 anywhere is refused with its line.
+    with ThreadPoolExecutor(1) as pool:
+        encoding = pool.submit(find_invalid_utf8, header)
+        try:
+            con.execute(sql)
+        except duckdb.Error as exc:
+            raise _translate(header, exc) from None
+        if (problem := encoding.result()) is not None:
+            raise problem
     first = con.execute(
         f"SELECT line, column_name, error_type, error_message, csv_line FROM rejects_{table} "
         "ORDER BY line LIMIT 1"
@@ -110,6 +121,40 @@ def scan(
         raise InputError(header.path, _reject_message(kind, column, message, csv_line, types, what or {}),
                          line=int(line), column=column if kind == "CAST" or "ENCODING" in kind or "UNICODE" in kind else None)
     return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def find_invalid_utf8(header: Header, chunk: int = 1 << 24) -> InputError | None:
+    """The first place where the file's bytes are not UTF-8, as an InputError naming the line
+    and column, or None. Reads the (decompressed) file once, in large blocks."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines_before = 0
+    tail = b""
+    try:
+        with (gzip.open(header.path, "rb") if header.gzipped else open(header.path, "rb")) as f:
+            while block := f.read(chunk):
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError as exc:
+                    data = tail + block
+                    pos = len(tail) + exc.start
+                    line_start = data.rfind(b"\n", 0, pos) + 1
+                    line_end = data.find(b"\n", pos)
+                    text = data[line_start: line_end if line_end >= 0 else len(data)].decode("latin-1")
+                    line = lines_before + block.count(b"\n", 0, exc.start) + 1
+                    column = None
+                    try:
+                        fields = next(csv.reader([text], delimiter=header.delimiter))
+                        bad = next(i for i, v in enumerate(fields) if any(ord(ch) > 127 for ch in v))
+                        column = header.fields[bad] if bad < len(header.fields) else None
+                    except (StopIteration, csv.Error):
+                        pass
+                    return InputError(header.path, "text is not UTF-8; expected a UTF-8 encoded file "
+                                      "(re-save it as UTF-8)", line=line, column=column)
+                lines_before += block.count(b"\n")
+                tail = block[block.rfind(b"\n") + 1:]
+    except (EOFError, OSError, zlib.error):
+        return None  # a damaged gzip is reported by the parse, with its own message
+    return None
 
 
 def _reject_message(kind: str, column: str, message: str, csv_line: str, types: dict[str, str],
@@ -257,10 +302,12 @@ def check_not_negative(con: duckdb.DuckDBPyConnection, header: Header, table: st
 
 
 def check_required(con: duckdb.DuckDBPyConnection, header: Header, table: str, columns: Sequence[str]) -> None:
-    """Refuse blank values in columns that identify a row."""
-    for column in columns:
-        col = quote_ident(column)
-        if con.execute(f"SELECT 1 FROM {table} WHERE {col} IS NULL OR trim(CAST({col} AS VARCHAR)) = '' LIMIT 1").fetchone():
+    """Refuse blank values in columns that identify a row (one pass over all of them)."""
+    blank = [f"{quote_ident(c)} IS NULL OR ({quote_ident(c)}[1] = ' ' AND trim({quote_ident(c)}) = '')"
+             for c in columns]
+    counts = con.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE {b})" for b in blank) + f" FROM {table}").fetchone()
+    for column, n in zip(columns, counts):
+        if n:
             hit = locate(header, lambda r, c=column: not (r.get(c) or "").strip())
             raise InputError(header.path, "blank value; expected a code in every row",
                              line=hit.line if hit else None, column=column)
@@ -270,6 +317,10 @@ def check_duplicates(con: duckdb.DuckDBPyConnection, header: Header, table: str,
                      key_raw: Callable[[dict[str, str]], tuple] | None = None) -> None:
     """Refuse the file if two rows share a key. `key_sql` maps names to SQL expressions over
     the parsed table; `key_raw` computes the same key from a raw row to locate the repeat."""
+    total, distinct = con.execute(
+        f"SELECT count(*), count(DISTINCT hash({', '.join(key_sql.values())})) FROM {table}").fetchone()
+    if total == distinct:
+        return  # no two rows share a key hash, so no two share a key
     exprs = ", ".join(f"{sql} AS {quote_ident(name)}" for name, sql in key_sql.items())
     names = ", ".join(quote_ident(n) for n in key_sql)
     dup = con.execute(

@@ -34,8 +34,6 @@ EPD_WHAT = {
     "NIC": "the net ingredient cost in pounds, a number",
     "ACTUAL_COST": "the actual cost in pounds, a number",
 }
-# Free-text columns read only so that text which is not UTF-8 is caught wherever it is.
-EPD_TEXT = ["PRACTICE_NAME", "BNF_DESCRIPTION"]
 
 
 def _is_epd(h: Header, org_column: str) -> bool:
@@ -52,9 +50,8 @@ def _read_practice_level(header: Header, nulls: tuple[str, ...] = ("",)) -> pa.T
         if header.has(optional):
             cols |= resolve_columns(header, [optional])
     types = {cols[k]: v for k, v in EPD_TYPES.items() if k in cols}
-    text = [c for c in header.fields if c.upper() in EPD_TEXT]
     con = connect()
-    scan(con, header, types, [*cols.values(), *text], what={cols[k]: v for k, v in EPD_WHAT.items() if k in cols},
+    scan(con, header, types, list(cols.values()), what={cols[k]: v for k, v in EPD_WHAT.items() if k in cols},
          nulls=nulls)
     c = {k: quote_ident(v) for k, v in cols.items()}
     check_months(con, header, "raw", cols["YEAR_MONTH"])

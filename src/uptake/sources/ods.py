@@ -235,11 +235,11 @@ def relations_epraccur(header: Header) -> pa.Table:
 # --- NHS Digital gp-reg-pat-prac-map ------------------------------------------------------
 
 MAP_ALIASES = {
-    "sub_icb": ["CCG_CODE", "SUB_ICB_LOCATION_CODE", "SUB_ICB_LOC_CODE"],
-    "sub_icb_name": ["CCG_NAME", "SUB_ICB_LOCATION_NAME", "SUB_ICB_LOC_NAME"],
-    "icb": ["STP_CODE", "ICB_CODE"],
-    "icb_name": ["STP_NAME", "ICB_NAME"],
-    "practice_postcode": ["PRACTICE_POSTCODE", "POSTCODE"],
+    "SUB_ICB_LOCATION_CODE": ["CCG_CODE", "SUB_ICB_LOC_CODE"],
+    "SUB_ICB_LOCATION_NAME": ["CCG_NAME", "SUB_ICB_LOC_NAME"],
+    "ICB_CODE": ["STP_CODE"],
+    "ICB_NAME": ["STP_NAME"],
+    "PRACTICE_POSTCODE": ["POSTCODE"],
 }
 UNALLOCATED_PCN = {"", "U"}
 
@@ -253,10 +253,11 @@ class _PracticeMap:
     def __init__(self, header: Header):
         f = read_small(header)
         path = header.path
-        c = column_for(f, header, ["EXTRACT_DATE", "PRACTICE_CODE", "PCN_CODE", "sub_icb", "icb", "COMM_REGION_CODE"],
-                       MAP_ALIASES)
+        c = column_for(f, header, ["EXTRACT_DATE", "PRACTICE_CODE", "PCN_CODE", "SUB_ICB_LOCATION_CODE", "ICB_CODE",
+                                   "COMM_REGION_CODE"], MAP_ALIASES)
         optional = {}
-        for name in ("PRACTICE_NAME", "practice_postcode", "PCN_NAME", "sub_icb_name", "icb_name", "COMM_REGION_NAME"):
+        for name in ("PRACTICE_NAME", "PRACTICE_POSTCODE", "PCN_NAME", "SUB_ICB_LOCATION_NAME", "ICB_NAME",
+                     "COMM_REGION_NAME"):
             options = [name, *MAP_ALIASES.get(name, [])]
             hit = next((o for o in options if header.has(o)), None)
             if hit:
@@ -275,17 +276,18 @@ class _PracticeMap:
                                       EXTRACT_DATE_LAYOUTS, nulls=(), what="an extract date"),
                 "practice": code("PRACTICE_CODE", "a practice code"),
                 "pcn": r[c["PCN_CODE"]].strip().upper(),
-                "sub_icb": code("sub_icb", "a sub-ICB (CCG) code"),
-                "icb": code("icb", "an ICB (STP) code"),
+                "sub_icb": code("SUB_ICB_LOCATION_CODE", "a sub-ICB (CCG) code"),
+                "icb": code("ICB_CODE", "an ICB (STP) code"),
                 "region": code("COMM_REGION_CODE", "a region code"),
-                "practice_name": opt("PRACTICE_NAME"), "postcode": opt("practice_postcode"),
-                "pcn_name": opt("PCN_NAME"), "sub_icb_name": opt("sub_icb_name"), "icb_name": opt("icb_name"),
+                "practice_name": opt("PRACTICE_NAME"), "postcode": opt("PRACTICE_POSTCODE"),
+                "pcn_name": opt("PCN_NAME"), "sub_icb_name": opt("SUB_ICB_LOCATION_NAME"), "icb_name": opt("ICB_NAME"),
                 "region_name": opt("COMM_REGION_NAME"),
             }
             keys.add((row["practice"], row["extract"]), line)
             self.rows.append((line, row))
         # The tree above the practices must be a tree: a sub-ICB in one ICB, an ICB in one region.
-        for child, parent, what in (("sub_icb", "icb", "sub-ICB (CCG)"), ("icb", "region", "ICB (STP)")):
+        for child, parent, what, column in (("sub_icb", "icb", "sub-ICB (CCG)", "ICB_CODE"),
+                                            ("icb", "region", "ICB (STP)", "COMM_REGION_CODE")):
             first: dict[tuple, tuple[str, int]] = {}
             for line, row in self.rows:
                 k = (row["extract"], row[child])
@@ -293,7 +295,7 @@ class _PracticeMap:
                 if seen[0] != row[parent]:
                     raise InputError(path, f"{what} {row[child]} is in {parent} {row[parent]} here but in {seen[0]} on "
                                      f"line {seen[1]}; expected one {parent} per {what}", line=line,
-                                     column=f.names[c[parent if parent != 'region' else 'COMM_REGION_CODE']])
+                                     column=f.names[c[column]])
 
 
 def _practice_map(header: Header) -> _PracticeMap:

@@ -292,8 +292,12 @@ def _trusts(orgs: Organisations, ref: Reference, scale: Scale, seed: int, names:
     for t in range(total):
         icb = orgs.icbs[icb_of[t]]
         place = icb.place.upper().split(" AND ")[0].split(",")[0]
-        prefix = TRUST_PREFIX[names.integers(len(TRUST_PREFIX))]
-        tnames.append(f"{prefix}{place} {TRUST_KINDS[names.integers(len(TRUST_KINDS))]}")
+        for _ in range(50):  # a trust's name is unique
+            prefix = TRUST_PREFIX[names.integers(len(TRUST_PREFIX))]
+            tname = f"{prefix}{place} {TRUST_KINDS[names.integers(len(TRUST_KINDS))]}"
+            if tname not in tnames:
+                break
+        tnames.append(tname)
         areas = icb.postcode_areas
         posts.append(_postcode(names, areas[int(names.integers(len(areas)))]))
         addrs.append([f"{place} HOSPITAL", f"{STREETS[names.integers(len(STREETS))]}", place, ""])
