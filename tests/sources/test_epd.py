@@ -207,3 +207,21 @@ def test_detection_is_unambiguous_for_every_real_file(shared_data):
             fmt, _ = detect_format(path)
         except InputError as exc:
             assert "several formats" not in exc.message, f"{path.name}: {exc}"
+
+
+def test_fractional_items_are_refused_not_rounded(tmp_path):
+    rows = good_epd_rows()
+    rows[6][20] = "2.5"
+    err = _error(write_epd(tmp_path / "e.csv", rows))
+    assert (err.line, err.column) == (8, "ITEMS")
+    assert "2.5 is not a whole number" in err.message
+
+
+def test_one_reader_module_imported_first_does_not_hide_the_others():
+    import subprocess
+    import sys
+
+    code = ("from uptake.sources.reference import resolve_code_changes\n"
+            "from uptake.sources import formats\n"
+            "assert {'epd', 'scmd', 'epraccur'} <= set(formats()), sorted(formats())\n")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0

@@ -301,3 +301,34 @@ def test_real_epraccur_first_line_is_data(shared_data):
         first = next(csv.reader(f))
     orgs = as_dicts(real(shared_data, "ods/epraccur_2026-02.csv.gz").table, "code", "type")
     assert first[0] == "A81001" and ("A81001", "practice") in orgs
+
+
+def test_empty_and_non_utf8_files(tmp_path, write, input_error):
+    empty = tmp_path / "epraccur.csv"
+    empty.write_bytes(b"")
+    assert input_error(empty).line == 1
+    path = tmp_path / "icb.csv"
+    path.write_bytes("icb_code,icb_name,icb_region\nQE1,NHS LSC ICB,North West\nQF7,NHS S\xd6 ICB,North East and "
+                     "Yorkshire\n".encode("latin-1"))
+    e = input_error(path)
+    assert e.line == 3 and "UTF-8" in e.message
+    e = input_error(write("icb.csv", ["icb_code,icb_name,icb_region"]))
+    assert e.line == 2 and "no data rows" in e.message
+
+
+@pytest.mark.parametrize("name", sorted(REAL))
+def test_real_outputs_have_unique_keys(shared_data, name):
+    from uptake.schemas import dataset
+
+    for ds, table in real(shared_data, name).tables.items():
+        key = list(dataset(ds).key)
+        counts = table.group_by(key).aggregate([([], "count_all")])
+        assert counts.num_rows == table.num_rows, (ds, key)
+
+
+def test_truncated_gzip_is_refused(tmp_path, write, input_error):
+    full = write("epraccur.csv.gz", [epraccur_row(f"A8{i:04d}") for i in range(2000)], gz=True).read_bytes()
+    cut = tmp_path / "cut.csv.gz"
+    cut.write_bytes(full[: len(full) // 2])
+    e = input_error(cut)
+    assert "truncated" in e.message and e.line and e.line < 2000

@@ -141,7 +141,8 @@ BNF_ROW = ("Cardiovascular System,02,Lipid-Regulating Drugs,0212,Lipid-Regulatin
 
 
 def test_bnf_code_information_bad_inputs(write, input_error):
-    e = input_error(write("b.csv", [BNF_HEADER.replace(",BNF Product Code", ""), BNF_ROW.replace(",0212000B0AA,", ",")]))
+    no_product = [BNF_HEADER.replace(",BNF Product Code", ""), BNF_ROW.replace(",0212000B0AA,", ",")]
+    e = input_error(write("b.csv", no_product))
     assert e.line == 1 and "missing column product_code (or BNF Product Code, BNF_Product_Code)" in e.message
     e = input_error(write("b.csv", [BNF_HEADER, BNF_ROW, BNF_ROW]))
     assert e.line == 3 and "duplicate" in e.message

@@ -133,9 +133,15 @@ def _load_readers() -> None:
             FORMATS[format_id] = replace(FORMATS[format_id], extras=dict(extras))
 
 
+_loaded = False
+
+
 def formats() -> dict[str, Format]:
-    if not FORMATS:
+    """Every registered format (importing one reader module alone must not hide the others)."""
+    global _loaded
+    if not _loaded:
         _load_readers()
+        _loaded = True
     return FORMATS
 
 

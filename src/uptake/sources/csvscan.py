@@ -88,7 +88,10 @@ def scan(
     `types` maps actual column names to DuckDB types (others are VARCHAR). `what` says in
     words what a column holds, for error messages. Returns the number of rows.
     """
-    columns = {f: types.get(f, "VARCHAR") for f in header.fields}
+    # Whole-number columns are parsed as DOUBLE and checked below: DuckDB's cast to BIGINT
+    # would silently round "2.5" to 3.
+    whole = [f for f in header.fields if types.get(f) == "BIGINT"]
+    columns = {f: ("DOUBLE" if f in whole else types.get(f, "VARCHAR")) for f in header.fields}
     if len(columns) != len(header.fields):
         dupes = sorted({f for f in header.fields if header.fields.count(f) > 1})
         raise InputError(header.path, f"repeated column name(s) {', '.join(dupes)}; expected unique names", line=1)
@@ -120,6 +123,20 @@ def scan(
         line, column, kind, message, csv_line = first
         raise InputError(header.path, _reject_message(kind, column, message, csv_line, types, what or {}),
                          line=int(line), column=column if kind == "CAST" or "ENCODING" in kind or "UNICODE" in kind else None)
+    for column in (c for c in whole if c in select):
+        col = quote_ident(column)
+        bad = con.execute(f"SELECT {col} FROM {table} WHERE {col} <> trunc({col}) LIMIT 1").fetchall()
+        if bad:
+            def fractional(r: dict[str, str], c: str = column) -> bool:
+                try:
+                    return float(r.get(c) or 0) != int(float(r.get(c) or 0))
+                except ValueError:
+                    return False
+
+            hit = locate(header, fractional)
+            described = (what or {}).get(column, "a whole number")
+            raise InputError(header.path, f"{bad[0][0]!r} is not a whole number; expected {described}",
+                             line=hit.line if hit else None, column=column)
     return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 

@@ -20,6 +20,7 @@ Y59 South East, Y60 Midlands, Y61 East of England, Y62 North West, Y63 North Eas
 from __future__ import annotations
 
 import re
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import date
@@ -118,7 +119,6 @@ class _Epraccur:
         f: SmallCsv = read_small(header, headerless=True, names=EPRACCUR_NAMES)
         path = header.path
         keys = KeyCheck(path, ["code"])
-        self.orgs: list[dict] = []
         self.rows: list[tuple[int, dict]] = []
         for line, r in f.rows:
             code = need_code(path, line, EPRACCUR_NAMES[F["organisation_code"]], r[F["organisation_code"]],
@@ -162,16 +162,22 @@ class _Epraccur:
         return types
 
 
-_CACHE: dict[tuple, _Epraccur] = {}
+_CACHE: dict[str, tuple[tuple, object]] = {}
+
+
+def _parsed(header: Header, parse: Callable[[Header], object]):
+    """`parse(header)`, remembered while the file's bytes are unchanged, so that a format's main
+    reader and its extra datasets parse the file once. One file is remembered per parser."""
+    key = (str(header.path), zlib.crc32(Path(header.path).read_bytes()))
+    hit = _CACHE.get(parse.__qualname__)
+    if hit is None or hit[0] != key:
+        hit = (key, parse(header))
+        _CACHE[parse.__qualname__] = hit
+    return hit[1]
 
 
 def _epraccur(header: Header) -> _Epraccur:
-    st = Path(header.path).stat()
-    key = (str(header.path), st.st_mtime_ns, st.st_size)
-    if key not in _CACHE:
-        _CACHE.clear()
-        _CACHE[key] = _Epraccur(header)
-    return _CACHE[key]
+    return _parsed(header, _Epraccur)
 
 
 @register("epraccur", "organisations",
@@ -219,7 +225,8 @@ def relations_epraccur(header: Header) -> pa.Table:
     regions: dict[str, Counter] = defaultdict(Counter)
     for _, r in e.rows:
         c = r["commissioner"]
-        if c and r["icb"] and r["type"] == "practice" and r["status"] == "ACTIVE" and e.commissioner_type[c] == "sub_icb":
+        active_gp = r["type"] == "practice" and r["status"] == "ACTIVE"
+        if c and r["icb"] and active_gp and e.commissioner_type[c] == "sub_icb":
             icbs[c][r["icb"]] += 1
         if r["icb"] and r["region"]:
             regions[r["icb"]][r["region"]] += 1
@@ -299,7 +306,7 @@ class _PracticeMap:
 
 
 def _practice_map(header: Header) -> _PracticeMap:
-    return _PracticeMap(header)
+    return _parsed(header, _PracticeMap)
 
 
 @register("gp_practice_map", "org_relations",
@@ -363,6 +370,10 @@ def _region_code(path: Path, line: int, column: str, name: str) -> str:
 
 
 def _icb_region_rows(header: Header) -> list[tuple[int, dict]]:
+    return _parsed(header, _parse_icb_region)
+
+
+def _parse_icb_region(header: Header) -> list[tuple[int, dict]]:
     f = read_small(header)
     c = column_for(f, header, ["icb_code", "icb_name", "icb_region"])
     keys = KeyCheck(header.path, ["icb_code"])
@@ -480,6 +491,10 @@ TRUST_NULLS = ("", "NA")
 
 
 def _trust_rows(header: Header) -> list[tuple[int, dict]]:
+    return _parsed(header, _parse_trusts)
+
+
+def _parse_trusts(header: Header) -> list[tuple[int, dict]]:
     f = read_small(header)
     c = column_for(f, header, ["ods_code", "ods_name", "region_code", "stp_code", "postcode", "open_date",
                                "close_date"])

@@ -26,6 +26,8 @@ problem is reported with the line (header = line 1) and the column.
 from __future__ import annotations
 
 import csv
+import gzip
+import io
 import re
 import zlib
 from collections.abc import Iterable, Sequence
@@ -37,12 +39,13 @@ import pyarrow as pa
 
 from ..errors import InputError, UptakeError
 from ..schemas import dataset
-from .base import Header, open_text, register
+from .base import Header, register
 from .csvscan import (
     check_duplicates,
     check_not_negative,
     check_required,
     connect,
+    count_complete_lines,
     query_arrow,
     quote_ident,
     resolve_columns,
@@ -69,37 +72,42 @@ def read_small(header: Header, *, headerless: bool = False, names: Sequence[str]
     """Read every row of a small file, refusing lines whose field count differs from the header's.
 
     `headerless` files have no header line: the first line is data and `names` name the fields.
-    Blank lines are skipped. Rows keep their raw text (use the parse_* helpers on them).
+    Blank lines are skipped. Rows keep their raw text (use the parse_* helpers on them). The
+    whole file is decoded at once, so that bytes that are not UTF-8 are reported on their own line.
     """
     columns = tuple(names) if names is not None else header.fields
-    rows: list[tuple[int, list[str]]] = []
-    last = 0
     try:
-        with open_text(header.path) as f:
-            reader = csv.reader(f, delimiter=header.delimiter, strict=True)
-            if not headerless:
-                next(reader, None)
-                last = reader.line_num
-            for fields in reader:
-                line = last + 1
-                last = reader.line_num
-                if not fields or (len(fields) == 1 and not fields[0].strip()):
-                    continue
-                if len(fields) != len(columns):
-                    raise InputError(header.path, f"{len(fields)} fields; expected {len(columns)}, "
-                                     f"one per {'column of this layout' if headerless else 'header column'}",
-                                     line=line)
-                rows.append((line, fields))
-    except UnicodeDecodeError:
-        raise InputError(header.path, "text is not UTF-8; expected a UTF-8 encoded file (re-save it as UTF-8)",
-                         line=last + 1) from None
+        with (gzip.open(header.path, "rb") if header.gzipped else open(header.path, "rb")) as raw:
+            data = raw.read()
     except (EOFError, zlib.error, OSError) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
         raise InputError(header.path, "the compressed file ends early (truncated gzip); expected a complete file "
-                         "— download it again", line=last or None) from None
+                         "— download it again", line=count_complete_lines(header)) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(header.path, f"byte 0x{data[exc.start]:02x} is not UTF-8 text; expected a UTF-8 encoded "
+                         "file (re-save it as UTF-8)", line=data.count(b"\n", 0, exc.start) + 1) from None
+    rows: list[tuple[int, list[str]]] = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=header.delimiter, strict=True)
+    last = 0
+    try:
+        if not headerless:
+            next(reader, None)
+            last = reader.line_num
+        for fields in reader:
+            line = last + 1
+            last = reader.line_num
+            if not fields or (len(fields) == 1 and not fields[0].strip()):
+                continue
+            if len(fields) != len(columns):
+                raise InputError(header.path, f"{len(fields)} fields; expected {len(columns)}, "
+                                 f"one per {'column of this layout' if headerless else 'header column'}", line=line)
+            rows.append((line, fields))
     except csv.Error as exc:
-        raise InputError(header.path, f"malformed CSV ({exc}); expected a well-formed CSV line", line=last + 1) from None
+        raise InputError(header.path, f"malformed CSV ({exc}); expected a well-formed CSV line",
+                         line=last + 1) from None
     if not rows:
         raise InputError(header.path, "no data rows after the header; expected at least one row", line=2)
     return SmallCsv(header.path, columns, rows)

@@ -105,8 +105,9 @@ def qof_year_from_name(path: Path) -> str:
                      "as NHS Digital does, PREVALENCE_YYZZ.csv (e.g. PREVALENCE_2223.csv for 2022-23)", line=1)
 
 
-def _months_table(months: list[date]) -> pa.Table:
-    return pa.table({"month": pa.array(months, type=pa.date32())})
+def _months_sql(months: list[date]) -> str:
+    """The months as an SQL table m(month)."""
+    return "(VALUES " + ", ".join(f"(DATE '{m.isoformat()}')" for m in months) + ") AS m(month)"
 
 
 def _check_counts_present(con, header: Header, table: str, columns: list[str], what: str) -> None:
@@ -114,8 +115,24 @@ def _check_counts_present(con, header: Header, table: str, columns: list[str], w
         col = quote_ident(column)
         if con.execute(f"SELECT 1 FROM {table} WHERE {col} IS NULL LIMIT 1").fetchone():
             hit = locate(header, lambda r, c=column: not (r.get(c) or "").strip())
-            raise InputError(header.path, f"blank value; expected {what}, a whole number", line=hit.line if hit else None,
-                             column=column)
+            raise InputError(header.path, f"blank value; expected {what}, a whole number",
+                             line=hit.line if hit else None, column=column)
+
+
+def _whole_numbers(con, header: Header, table: str, columns: list[str], what: dict[str, str]) -> None:
+    """Refuse any value of `columns` that is not a whole number, then make the columns BIGINT.
+
+    Counts are scanned as text because DuckDB's cast to BIGINT rounds '18.738' to 19 silently."""
+    for column in columns:
+        col = quote_ident(column)
+        bad = con.execute(f"SELECT {col} FROM {table} WHERE {col} IS NOT NULL AND NOT "
+                          f"regexp_full_match(trim({col}), '[+-]?[0-9]{{1,18}}') LIMIT 1").fetchall()
+        if bad:
+            hit = locate(header, lambda r, c=column: not re.fullmatch(r"[+-]?[0-9]{1,18}", (r.get(c) or "").strip())
+                         and bool((r.get(c) or "").strip()))
+            raise InputError(header.path, f"{bad[0][0]!r} is not a whole number; expected {what[column]}, a whole "
+                             "number", line=hit.line if hit else None, column=column)
+        con.execute(f"ALTER TABLE {table} ALTER {col} TYPE BIGINT USING CAST(trim({col}) AS BIGINT)")
 
 
 # --- NHSBSA quarterly list sizes by age band and sex -----------------------------------------
@@ -143,10 +160,10 @@ def read_list_size_age_sex_nhsbsa(header: Header) -> pa.Table:
     cols = resolve_columns(header, wanted)
     counts = [cols[w] for w in wanted[1:]]
     con = connect()
-    scan(con, header, {c: "BIGINT" for c in counts}, list(cols.values()),
-         what={c: f"the number of patients ({c}), a whole number" for c in counts})
+    scan(con, header, {}, list(cols.values()))
     check_required(con, header, "raw", [cols["Practice Code"]])
     _check_counts_present(con, header, "raw", counts, "the number of patients")
+    _whole_numbers(con, header, "raw", counts, {c: f"the number of patients ({c})" for c in counts})
     check_not_negative(con, header, "raw", counts, {c: "a number of patients of zero or more" for c in counts})
     practice = f"upper(trim({quote_ident(cols['Practice Code'])}))"
     check_duplicates(con, header, "raw", {"practice": practice},
@@ -155,8 +172,7 @@ def read_list_size_age_sex_nhsbsa(header: Header) -> pa.Table:
              f"{quote_ident(cols[f'{sex} {band}'])} AS patients FROM raw"
              for band in NHSBSA_BANDS for sex in ("Male", "Female")]
     parts.append(f"SELECT {practice}, 'all', 'all', {' + '.join(quote_ident(c) for c in counts)} FROM raw")
-    con.register("file_months", _months_table(months))
-    return query_arrow(con, f"SELECT m.month, l.practice, l.sex, l.age_band, l.patients FROM file_months m "
+    return query_arrow(con, f"SELECT m.month, l.practice, l.sex, l.age_band, l.patients FROM {_months_sql(months)} "
                             f"CROSS JOIN ({' UNION ALL '.join(parts)}) l ORDER BY m.month")
 
 
@@ -169,20 +185,23 @@ def _read_gp_reg(header: Header, org_type: str, org_code: str, age: str, source_
     cols = resolve_columns(header, ["EXTRACT_DATE", org_type, org_code, "SEX", age, "NUMBER_OF_PATIENTS"])
     n = cols["NUMBER_OF_PATIENTS"]
     con = connect()
-    scan(con, header, {n: "BIGINT"}, list(cols.values()),
-         what={n: "the number of patients, a whole number"})
+    scan(con, header, {}, list(cols.values()))
     q = {k: quote_ident(v) for k, v in cols.items()}
     check_required(con, header, "raw", [cols["EXTRACT_DATE"], cols[org_type], cols[org_code], cols["SEX"], cols[age]])
     _check_counts_present(con, header, "raw", [n], "the number of patients")
+    _whole_numbers(con, header, "raw", [n], {n: "the number of patients"})
     check_not_negative(con, header, "raw", [n], {n: "a number of patients of zero or more"})
     con.execute(f"CREATE TEMP TABLE gp AS SELECT * FROM raw WHERE upper(trim({q[org_type]})) = 'GP'")
+
+    def is_gp(r: dict[str, str]) -> bool:
+        return r[cols[org_type]].strip().upper() == "GP"
+
     if not con.execute("SELECT 1 FROM gp LIMIT 1").fetchone():
         raise InputError(header.path, f"no rows with {cols[org_type]} = GP; expected GP practice rows in {source_what}",
                          line=2, column=cols[org_type])
     # Dates: few distinct values, parsed in Python so that every layout NHS Digital used is accepted.
     months = {}
     for (text,) in con.execute(f"SELECT DISTINCT {q['EXTRACT_DATE']} FROM gp").fetchall():
-        hit = None
         try:
             day = parse_date(header.path, 0, cols["EXTRACT_DATE"], text, EXTRACT_DATE_LAYOUTS, nulls=(),
                              what="an extract date")
@@ -191,19 +210,20 @@ def _read_gp_reg(header: Header, org_type: str, org_code: str, age: str, source_
             raise InputError(header.path, exc.message, line=hit.line if hit else None,
                              column=cols["EXTRACT_DATE"]) from None
         months[text] = day.replace(day=1)
-    con.register("extract_months", pa.table({"text": pa.array(list(months), pa.string()),
-                                             "month": pa.array(list(months.values()), pa.date32())}))
+    values = ", ".join(f"('{t.replace(chr(39), chr(39) * 2)}', DATE '{m.isoformat()}')" for t, m in months.items())
+    con.execute(f"CREATE TEMP TABLE extract_months AS SELECT * FROM (VALUES {values}) AS v(text, month)")
     bad = con.execute(f"SELECT {q['SEX']} FROM gp WHERE upper(trim({q['SEX']})) NOT IN ('MALE', 'FEMALE', 'ALL') "
                       "LIMIT 1").fetchone()
     if bad:
-        hit = locate(header, lambda r: r[cols["SEX"]].strip().upper() not in SEXES)
+        hit = locate(header, lambda r: is_gp(r) and r[cols["SEX"]].strip().upper() not in SEXES)
         raise InputError(header.path, f"{bad[0]!r} is not a sex; expected MALE, FEMALE or ALL",
                          line=hit.line if hit else None, column=cols["SEX"])
     band = f"upper(trim({q[age]}))"
     bad = con.execute(f"SELECT {q[age]} FROM gp WHERE NOT ({band} = 'ALL' OR regexp_full_match({band}, "
                       r"'\d+(_\d+|\+)?')) LIMIT 1").fetchone()
     if bad:
-        hit = locate(header, lambda r: not re.fullmatch(r"ALL|\d+(_\d+|\+)?", r[cols[age]].strip().upper()))
+        hit = locate(header, lambda r: is_gp(r) and not re.fullmatch(r"ALL|\d+(_\d+|\+)?",
+                                                                     r[cols[age]].strip().upper()))
         raise InputError(header.path, f"{bad[0]!r} is not an age group; expected ALL, an age (0-94), a band such as "
                          "0_4 or 95+", line=hit.line if hit else None, column=cols[age])
     con.execute(f"""CREATE TEMP TABLE typed AS SELECT m.month, upper(trim(g.{q[org_code]})) AS practice,
@@ -212,8 +232,16 @@ def _read_gp_reg(header: Header, org_type: str, org_code: str, age: str, source_
              ELSE replace(trim(g.{q[age]}), '_', '-') END AS age_band,
         g.{q['NUMBER_OF_PATIENTS']} AS patients
         FROM gp g JOIN extract_months m ON g.{q['EXTRACT_DATE']} = m.text""")
+
+    def raw_key(r: dict[str, str]) -> tuple:
+        if not is_gp(r) or r[cols["EXTRACT_DATE"]] not in months:
+            return (None,)
+        band = r[cols[age]].strip()
+        return (months[r[cols["EXTRACT_DATE"]]], r[cols[org_code]].strip().upper(), r[cols["SEX"]].strip().lower(),
+                "all" if band.upper() == "ALL" else band.replace("_", "-"))
+
     check_duplicates(con, header, "typed", {"month": "month", "practice": "practice", "sex": "sex",
-                                            "age_band": "age_band"})
+                                            "age_band": "age_band"}, raw_key)
     return query_arrow(con, "SELECT month, practice, sex, age_band, patients FROM typed")
 
 
@@ -260,15 +288,15 @@ def read_practice_demographics(header: Header) -> pa.Table:
     cols = resolve_columns(header, ["practice_code", "list_size"])
     n = cols["list_size"]
     con = connect()
-    scan(con, header, {n: "BIGINT"}, list(cols.values()), what={n: "the registered list size, a whole number"})
+    scan(con, header, {}, list(cols.values()))
     check_required(con, header, "raw", [cols["practice_code"]])
     _check_counts_present(con, header, "raw", [n], "the registered list size")
+    _whole_numbers(con, header, "raw", [n], {n: "the registered list size"})
     check_not_negative(con, header, "raw", [n], {n: "a list size of zero or more"})
     practice = f"upper(trim({quote_ident(cols['practice_code'])}))"
     check_duplicates(con, header, "raw", {"practice": practice}, lambda r: (r[cols["practice_code"]].strip().upper(),))
-    con.register("file_months", _months_table(months))
     return query_arrow(con, f"SELECT m.month, {practice} AS practice, 'all' AS sex, 'all' AS age_band, "
-                            f"{quote_ident(n)} AS patients FROM file_months m CROSS JOIN raw ORDER BY m.month")
+                            f"{quote_ident(n)} AS patients FROM {_months_sql(months)} CROSS JOIN raw ORDER BY m.month")
 
 
 # --- QOF registers: NHS Digital raw data ------------------------------------------------------
@@ -298,11 +326,11 @@ def read_qof_nhsd(header: Header) -> pa.Table:
                                     "PRACTICE_LIST_SIZE"], QOF_ALIASES)
     counts = [cols["REGISTER"], cols["PRACTICE_LIST_SIZE"]]
     con = connect()
-    scan(con, header, {c: "BIGINT" for c in counts}, list(cols.values()),
-         what={cols["REGISTER"]: "the number of patients on the register, a whole number",
-               cols["PRACTICE_LIST_SIZE"]: "the practice list size, a whole number"})
+    scan(con, header, {}, list(cols.values()))
     check_required(con, header, "raw", [cols["PRACTICE_CODE"], cols["GROUP_CODE"]])
     _check_counts_present(con, header, "raw", [cols["REGISTER"]], "the number of patients on the register")
+    _whole_numbers(con, header, "raw", counts, {cols["REGISTER"]: "the number of patients on the register",
+                                                cols["PRACTICE_LIST_SIZE"]: "the practice list size"})
     check_not_negative(con, header, "raw", counts)
     q = {k: quote_ident(v) for k, v in cols.items()}
     check_duplicates(con, header, "raw", {"practice": f"upper(trim({q['PRACTICE_CODE']}))",
@@ -313,7 +341,8 @@ def read_qof_nhsd(header: Header) -> pa.Table:
         upper(trim({q['GROUP_CODE']})) AS register, {q['REGISTER']} AS patients,
         {q['PRACTICE_LIST_SIZE']} AS list_size,
         CASE WHEN {lt} = 'TOTAL' THEN 'all'
-             WHEN regexp_full_match({lt}, '\\d+OV') THEN CAST(CAST(regexp_extract({lt}, '(\\d+)OV', 1) AS INT) AS VARCHAR) || '+'
+             WHEN regexp_full_match({lt}, '\\d+OV')
+                  THEN CAST(CAST(regexp_extract({lt}, '(\\d+)OV', 1) AS INT) AS VARCHAR) || '+'
              ELSE nullif(trim({q['PATIENT_LIST_TYPE']}), '') END AS list_type
         FROM raw""")
 
@@ -333,7 +362,7 @@ LIST_SIZE_COLUMNS = {"allAges": "all", "ages30to74": "30-74", "age16p": "16+", "
 _LIST_SIZE = re.compile(r"(" + "|".join(LIST_SIZE_COLUMNS) + r")_(\d{2})(\d{2})", re.IGNORECASE)
 # AF_N_1819, CKD18p_N_1718, OST50_N_1819, DM17p_N_1819: register code, its age qualifier, year.
 _REGISTER = re.compile(r"([A-Za-z]+?)(\d+p?)?_N_(\d{2})(\d{2})")
-QOF_MISSING = ("", ":", "z", "-")  # blank, ':' (not available) and 'z' (not applicable)
+QOF_MISSING = ("", ":", "z")  # blank, ':' (not available) and 'z' (not applicable)
 
 
 def _is_qof_1819(h: Header) -> bool:

@@ -3,7 +3,7 @@
 For a TA *t* with product *p*, practice *j* (in ICB *k*) and month *m*, patients on treatment:
 
     eligible(t, j, m) x share(t) x cap(group) / n_products(t)
-      x F(months since t's publication - lag(k) - lag(j))      # logistic S-curve, 0 before
+      x F(months since t's publication - lag(k) - lag(j))      # Bass S-curve, 0 before
       x icb_effect(t, k) x propensity(k) x practice_effect(t, j)  # lognormal: overdispersed
       x preference(p, k)                                       # market shares among competitors
       x laggard_factor(k)                                      # persistent laggard ICBs
@@ -33,8 +33,11 @@ from .reference import Reference
 INCLUDED = ("recommended", "optimised", "cancer_drugs_fund")
 
 
-def _logistic(x: np.ndarray | float) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
+def bass(t: np.ndarray, p: float, q: np.ndarray | float) -> np.ndarray:
+    """Cumulative Bass adoption at t months (0 at t <= 0, rising to 1)."""
+    t = np.maximum(np.asarray(t, dtype=np.float64), 0.0)
+    e = np.exp(-(p + q) * t)
+    return (1.0 - e) / (1.0 + (q / p) * e)
 
 
 def _is_generic(code: str) -> bool:
@@ -87,8 +90,8 @@ class Component:
     secondary: float
     lines: list[tuple[int, float]]  # (index into Plan.lines, share of the product's patients)
     vmps: list[tuple[int, float]]  # (index into Plan.vmps, share)
-    midpoint: float
-    steepness: float
+    innovation: float  # Bass p, per month
+    imitation: float  # Bass q, per month
     icb_effect: np.ndarray  # [K]
     icb_lag: np.ndarray  # [K]
     practice_effect: np.ndarray  # [P]
@@ -188,8 +191,8 @@ def plan(catalogue, orgs: Organisations, regs: Registers, ref: Reference, seed: 
             skipped.append(f"{t.id}: register {ep.register} is not generated; using its age band instead")
         nxt = dt.date(t.published.year + (t.published.month == 12), t.published.month % 12 + 1, 1)
         rt = streams.stream(seed, streams.DIFFUSION, 1, streams.key(t.id))
-        midpoint = float(d["midpoint_median_months"] * np.exp(rt.normal(0, d["midpoint_sd_log"])))
-        steep = float(rt.uniform(*d["steepness_months"]))
+        innovation = float(d["innovation_median"] * np.exp(rt.normal(0, d["innovation_sd_log"])))
+        imitation = float(rt.uniform(*d["imitation"]))
         icb_effect = np.exp(rt.normal(-d["icb_level_sd"] ** 2 / 2, d["icb_level_sd"], K))
         icb_lag = rt.normal(0, d["icb_lag_sd_months"], K)
         prac_effect = np.exp(rt.normal(-d["practice_level_sd"] ** 2 / 2, d["practice_level_sd"], P))
@@ -264,7 +267,7 @@ def plan(catalogue, orgs: Organisations, regs: Registers, ref: Reference, seed: 
             components.append(Component(
                 t.id, p.name, nxt, reg, ep.age_min, ep.age_max, ep.sex, fraction,
                 share * cap.get(t.id, 1.0) / n_products, primary, secondary, plines, pvmps,
-                midpoint, steep, icb_effect, icb_lag, prac_effect, prac_lag))
+                innovation, imitation, icb_effect, icb_lag, prac_effect, prac_lag))
             if ep.register:
                 group_of[len(components) - 1] = (ep.register, t.clinical_area)
 
@@ -295,12 +298,12 @@ class Diffusion:
         d = ref.assumptions["diffusion"]
         K = len(orgs.icbs)
         lag = np.zeros(K)
-        steep = np.ones(K)
+        imitation = np.ones(K)
         plateau = np.ones(K)
         lag[plan.laggards] = d["laggard_lag_months"]
-        steep[plan.laggards] = d["laggard_steepness_factor"]
+        imitation[plan.laggards] = d["laggard_imitation_factor"]
         plateau[plan.laggards] = d["laggard_plateau_factor"]
-        self.lag, self.steep, self.plateau = lag, steep, plateau
+        self.lag, self.imitation, self.plateau = lag, imitation, plateau
 
     def _eligible(self, c: Component, m: int, month: Month, cache: dict) -> np.ndarray:
         key = (c.register, c.age_min, c.age_max, c.sex)
@@ -326,15 +329,11 @@ class Diffusion:
                 cache[key] = pop.in_band(m, c.age_min, c.age_max, c.sex)
         return cache[key]
 
-    def _curve(self, c: Component, month: Month, lag: np.ndarray, steep_factor: np.ndarray) -> np.ndarray:
+    def _curve(self, c: Component, month: Month, lag: np.ndarray, imitation_factor: np.ndarray) -> np.ndarray:
         since = months_since(c.start, month)
         if since < 0:
             return np.zeros_like(lag)
-        s = c.steepness * steep_factor
-        tau = since - lag
-        f0 = _logistic(-c.midpoint / s)
-        f = (_logistic((tau - c.midpoint) / s) - f0) / (1.0 - f0)
-        return np.clip(f, 0.0, 1.0)
+        return bass(since - lag, c.innovation, c.imitation * imitation_factor)
 
     def primary(self, m: int) -> np.ndarray:
         """[P, lines] expected patients on each presentation in month m."""
@@ -346,7 +345,7 @@ class Diffusion:
             if not c.lines or c.primary <= 0 or months_since(c.start, month) < 0:
                 continue
             lag = c.icb_lag[k] + self.lag[k] + c.practice_lag
-            f = self._curve(c, month, lag, self.steep[k])
+            f = self._curve(c, month, lag, self.imitation[k])
             level = (c.icb_effect * self.plan.propensity * c.preference * self.plateau)[k] * c.practice_effect
             patients = self._eligible(c, m, month, cache) * c.fraction * c.share * c.primary * f * level
             for i, w in c.lines:
@@ -363,7 +362,7 @@ class Diffusion:
             if not c.vmps or c.secondary <= 0 or months_since(c.start, month) < 0:
                 continue
             eligible = np.bincount(self.orgs.icb, weights=self._eligible(c, m, month, cache), minlength=K)
-            f = self._curve(c, month, c.icb_lag + self.lag, self.steep)
+            f = self._curve(c, month, c.icb_lag + self.lag, self.imitation)
             level = c.icb_effect * self.plan.propensity * c.preference * self.plateau
             patients = eligible * c.fraction * c.share * c.secondary * f * level
             for i, w in c.vmps:

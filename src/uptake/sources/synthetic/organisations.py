@@ -126,7 +126,7 @@ def _unique_numbers(rng: np.random.Generator, n: int, low: int, high: int) -> np
 
 
 def _postcode(rng: np.random.Generator, area: str) -> str:
-    district = int(rng.integers(1, 40 if len(area) == 2 else 30))
+    district = int(rng.integers(1, 13 if len(area) == 2 else 21))
     sector = int(rng.integers(0, 10))
     unit = "".join(rng.choice(list(POSTCODE_LETTERS), size=2))
     return f"{area}{district} {sector}{unit}"

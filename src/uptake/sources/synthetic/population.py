@@ -50,9 +50,10 @@ def build(orgs: Organisations, ref: Reference, seed: int) -> Population:
     # Age structure: England's shape, tilted older or younger by the ICB's real tilt and the
     # practice's own, with a young-adult bulge for city and student practices.
     older = np.log(np.array([orgs.icbs[k].older_index for k in orgs.icb]))
-    tilt = 1.2 * older + rng.normal(0.0, a["age_tilt_sd"], P)
+    tilt = 0.8 * older + rng.normal(0.0, a["age_tilt_sd"], P)
     bulge = rng.normal(0.0, a["young_adult_sd"], P)
-    z = (MID - 40.0) / 30.0
+    # Older practices have more patients over 40 and fewer young adults; children vary less.
+    z = np.where(MID < 20, -0.25, (MID - 40.0) / 30.0)
     young = np.exp(-(((MID - 27.0) / 7.0) ** 2))
     logw = np.log(ref.age_share)[None, :, :] + (tilt[:, None] * z[None, :] + bulge[:, None] * young[None, :])[:, None, :]
     w = np.exp(logw)
@@ -109,7 +110,8 @@ def registers(pop: Population, ref: Reference, seed: int) -> Registers:
     for r, reg in enumerate(regs):
         noise = rng.normal(-reg.sd**2 / 2, reg.sd, P)
         prev[:, r] = reg.prevalence * np.exp(reg.log_slope * (pop.pct65 - national65) + noise)
-    prev = np.clip(prev, 0.0, 0.6)
+    # No practice has more than 4 times England's prevalence (the most extreme real ones have ~3-4).
+    prev = np.minimum(prev, 4.0 * np.array([r.prevalence for r in regs])[None, :])
     out = Registers(tuple(r.group for r in regs), tuple(r.list_type for r in regs),
                     np.array([r.min_age for r in regs]), prev, np.array([r.annual_change for r in regs]))
     # Calibrate: England's prevalence in this population (first month) is the real 2018-19 figure.
