@@ -112,8 +112,11 @@ class Plan:
 
 def _resolve(ta, defaults: dict) -> tuple[float, float]:
     ep = ta.eligible_population
+    hospital_only = bool(ta.products) and all(p.setting == "secondary" for p in ta.products)
     if ep.fraction is not None:
         fraction = float(ep.fraction)
+    elif ep.register and hospital_only:
+        fraction = defaults["fraction_hospital_only"]
     elif ep.register:
         fraction = defaults["fraction_with_register"]
     else:
@@ -137,8 +140,10 @@ def _vmp_name(product, index: int) -> tuple[str, str]:
 
 
 def _unit(name: str, ref: Reference) -> tuple[str, str]:
+    """The dm+d unit of a BNF presentation name, from its form ('Apixaban_Tab 5mg' → tablet)."""
+    form = name.split("_", 1)[1] if "_" in name else name
     for words, code, label in ref.assumptions["secondary"]["units"]:
-        if any(re.search(rf"\b{re.escape(w)}", name) for w in words):
+        if any(w in form for w in words):
             return code, label
     code, label = ref.assumptions["secondary"]["default_unit"]
     return code, label

@@ -164,14 +164,12 @@ def build(ref: Reference, scale: Scale, months: list[Month], seed: int) -> Organ
     # PCNs: consecutive groups of about pcn_size practices within each sub-ICB location.
     pcn_of = np.empty(n, dtype=np.int64)
     pcn_sub: list[int] = []
-    j = 0
     for s in range(len(used_subs)):
         members = np.flatnonzero(practice_sub == s)
         groups = max(1, int(round(len(members) / scale.pcn_size)))
-        for g, chunk in enumerate(np.array_split(members, groups)):
+        for chunk in np.array_split(members, groups):
             pcn_of[chunk] = len(pcn_sub)
             pcn_sub.append(s)
-        j += len(members)
     n_pcn = len(pcn_sub)
     pcn_code = np.array([f"U{x:05d}" for x in rng.permutation(_unique_numbers(rng, n_pcn, 10000, 100000))])
     pcn_sub_arr = np.array(pcn_sub, dtype=np.int64)
@@ -216,7 +214,7 @@ def build(ref: Reference, scale: Scale, months: list[Month], seed: int) -> Organ
         opened=opened, closed=closed, sub_icb_at=sub_at, pcn_at=pcn_at, open_at=open_at, join_date=join,
     )
     _events(orgs, scale, seed)
-    _trusts(orgs, ref, scale, seed, names)
+    _trusts(orgs, scale, seed, names)
     return orgs
 
 
@@ -278,7 +276,7 @@ def _events(orgs: Organisations, scale: Scale, seed: int) -> None:
         moved += 1
 
 
-def _trusts(orgs: Organisations, ref: Reference, scale: Scale, seed: int, names: np.random.Generator) -> None:
+def _trusts(orgs: Organisations, scale: Scale, seed: int, names: np.random.Generator) -> None:
     rng = streams.stream(seed, streams.ORGANISATIONS, 2)
     lo, hi = scale.trusts_per_icb
     real = np.array([i.practices for i in orgs.icbs], dtype=np.float64)

@@ -40,12 +40,12 @@ class Secondary:
         patients = self.diffusion.secondary(m)  # [K, V]
         per_trust = patients[self.orgs.trust_icb] * self.trust_share[:, None]  # [T, V]
         upd = np.array([v.units_per_day for v in self.plan.vmps])
-        whole = np.array([v.unit_name in ("tablet", "capsule") for v in self.plan.vmps])
         r = streams.stream(self.seed, streams.SECONDARY, 1, month.serial)
-        # Patients treated are whole; what each used in the month varies (dose changes, wastage).
+        # Patients treated are whole; what each used in the month varies (dose changes, wastage);
+        # units issued are whole (tablets, vials, pens, doses).
         treated = r.poisson(per_trust)
-        noisy = treated * upd[None, :] * month.days * r.gamma(self.shape, 1.0 / self.shape, per_trust.shape)
-        qty = np.where(whole[None, :], np.rint(noisy), np.round(noisy, 1))
+        used = treated * upd[None, :] * month.days * r.gamma(self.shape, 1.0 / self.shape, per_trust.shape)
+        qty = r.poisson(used).astype(np.float64)
         qty = qty[:, self.vmp_order]
         t, v = np.nonzero(qty > 0)
         vmp = self.vmp_order[v]

@@ -8,6 +8,7 @@ as dictionary arrays, so a month of national prescribing (17M rows) stays cheap 
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ...schemas import DATASETS
-from .calendar import Month, yyyymmdd
+from .calendar import yyyymmdd
 from .organisations import Organisations
 from .population import Population, Registers
 from .prescribing import Prescribing
@@ -113,7 +114,7 @@ def epraccur(path: Path, orgs: Organisations) -> int:
         row = [
             orgs.code[j], orgs.name[j], region[icb.region], icb.code, *orgs.address[j], "", orgs.postcode[j],
             yyyymmdd(orgs.opened[j]), yyyymmdd(closed), status, "B", sub, yyyymmdd(orgs.join_date[j]),
-            yyyymmdd(closed), f"0{int(abs(hash_code(orgs.code[j])) % 9000 + 1000)} {int(hash_code(orgs.code[j][::-1]) % 900000 + 100000)}",
+            yyyymmdd(closed), _phone(orgs.code[j]),
             "", "", "", "1", "", sub, "", "RO76", "",
         ]
         for k, v in enumerate(row):
@@ -123,12 +124,10 @@ def epraccur(path: Path, orgs: Organisations) -> int:
     return f.close()
 
 
-def hash_code(text: str) -> int:
-    """A stable number from a code, for synthetic phone numbers."""
-    h = 0
-    for ch in text:
-        h = (h * 131 + ord(ch)) % 1_000_000_007
-    return h
+def _phone(code: str) -> str:
+    """A synthetic phone number, stable for a practice code (01xxx/02xxx area-code shape)."""
+    h = zlib.crc32(code.encode())
+    return f"0{1 + h % 2}{h // 2 % 1000:03d} {h // 2000 % 1000000:06d}"
 
 
 TRUST_HEADER = ["ods_code", "ods_name", "region_code", "stp_code", "address_line_1", "address_line_2",
@@ -311,4 +310,4 @@ def scmd(path: Path, orgs: Organisations, sec: Secondary, m: int) -> int:
     return f.close()
 
 
-__all__ = ["EPD_HEADER", "LIST_SIZE_HEADER", "MAP_HEADER", "QOF_HEADER", "SCMD_HEADER", "Month"]
+__all__ = ["EPD_HEADER", "LIST_SIZE_HEADER", "MAP_HEADER", "QOF_HEADER", "SCMD_HEADER", "TRUST_HEADER"]
