@@ -12,6 +12,8 @@ class UptakeError(Exception):
 class InputError(UptakeError):
     """Bad input in a file: names the file, the line (1-based, header = line 1) and the column."""
 
+    place = "column"  # what `column` names in the message (a catalogue file names a field)
+
     def __init__(
         self,
         path: str | Path,
@@ -28,5 +30,5 @@ class InputError(UptakeError):
 
     def __str__(self) -> str:
         where = self.path if self.line is None else f"{self.path}:{self.line}"
-        col = f" column {self.column}:" if self.column else ""
+        col = f" {self.place} {self.column}:" if self.column else ""
         return f"{where}:{col} {self.message}"

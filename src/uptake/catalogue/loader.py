@@ -23,7 +23,7 @@ from uptake.catalogue.models import (
     Product,
     TechnologyAppraisal,
 )
-from uptake.errors import UptakeError
+from uptake.errors import InputError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = PACKAGE_DIR / "data"
@@ -33,28 +33,17 @@ TA_DIR = "technology_appraisals"
 _TA_SUFFIXES = (".yaml", ".yml")
 
 
-class CatalogueError(UptakeError):
+class CatalogueError(InputError):
     """A catalogue file is missing or wrong: names the file, the field path and what was expected."""
 
-    def __init__(
-        self,
-        path: str | Path,
-        message: str,
-        *,
-        field: str | None = None,
-        line: int | None = None,
-    ) -> None:
-        self.path = str(path)
-        self.field = field
-        self.line = line
-        self.message = message
-        super().__init__(str(self))
+    place = "field"
 
-    def __str__(self) -> str:
-        where = self.path if self.line is None else f"{self.path}:{self.line}"
-        if self.field:
-            return f"{where}: field {self.field}: {self.message}"
-        return f"{where}: {self.message}"
+    def __init__(self, path: str | Path, message: str, *, field: str | None = None, line: int | None = None) -> None:
+        super().__init__(path, message, line=line, column=field)
+
+    @property
+    def field(self) -> str | None:
+        return self.column
 
 
 class UnknownEntry(CatalogueError, LookupError):

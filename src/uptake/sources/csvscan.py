@@ -127,13 +127,7 @@ def scan(
         col = quote_ident(column)
         bad = con.execute(f"SELECT {col} FROM {table} WHERE {col} <> trunc({col}) LIMIT 1").fetchall()
         if bad:
-            def fractional(r: dict[str, str], c: str = column) -> bool:
-                try:
-                    return float(r.get(c) or 0) != int(float(r.get(c) or 0))
-                except ValueError:
-                    return False
-
-            hit = locate(header, fractional)
+            hit = locate(header, number_where(column, lambda v: v != int(v)))
             described = (what or {}).get(column, "a whole number")
             raise InputError(header.path, f"{bad[0][0]!r} is not a whole number; expected {described}",
                              line=hit.line if hit else None, column=column)
@@ -217,6 +211,17 @@ def count_complete_lines(header: Header) -> int | None:
     return n or None
 
 
+def number_where(column: str, test: Callable[[float], bool]) -> Callable[[dict[str, str]], bool]:
+    """A `locate` predicate: the raw value of `column` is a number passing `test`."""
+    def predicate(r: dict[str, str]) -> bool:
+        try:
+            return test(float(r.get(column) or 0))
+        except ValueError:
+            return False
+
+    return predicate
+
+
 @dataclass(frozen=True)
 class Located:
     line: int
@@ -236,12 +241,6 @@ def locate(header: Header, predicate: Callable[[dict[str, str]], bool]) -> Locat
             if predicate(row):
                 return Located(reader.line_num, row)
     return None
-
-
-def first_violation(con: duckdb.DuckDBPyConnection, table: str, condition: str, columns: Sequence[str]) -> tuple | None:
-    """The values of `columns` in some row of `table` meeting `condition`, or None."""
-    cols = ", ".join(quote_ident(c) for c in columns)
-    return con.execute(f"SELECT {cols} FROM {table} WHERE {condition} LIMIT 1").fetchone()
 
 
 MONTH_SQL = """CASE
@@ -305,14 +304,7 @@ def check_not_negative(con: duckdb.DuckDBPyConnection, header: Header, table: st
         bad = con.execute(f"SELECT {col} FROM {table} WHERE {col} < 0 LIMIT 1").fetchone()
         if bad is None:
             continue
-
-        def negative(r: dict[str, str], c: str = column) -> bool:
-            try:
-                return float(r.get(c, "") or 0) < 0
-            except ValueError:
-                return False
-
-        hit = locate(header, negative)
+        hit = locate(header, number_where(column, lambda v: v < 0))
         described = (what or {}).get(column, "a count of zero or more")
         raise InputError(header.path, f"{bad[0]!r} is negative; expected {described}",
                          line=hit.line if hit else None, column=column)
