@@ -309,6 +309,10 @@ def _practice_map(header: Header) -> _PracticeMap:
     return _parsed(header, _PracticeMap)
 
 
+def _map_source(extract: date) -> str:
+    return f"gp_practice_map {extract:%Y-%m}"
+
+
 @register("gp_practice_map", "org_relations",
           "NHS Digital 'Patients registered at a GP practice' mapping (gp-reg-pat-prac-map): practice → PCN → "
           "sub-ICB (CCG) → ICB (STP) → region", _is_gp_practice_map)
@@ -321,23 +325,26 @@ def read_gp_practice_map(header: Header) -> pa.Table:
     Both layouts are read: 2020's CCG_CODE/STP_CODE (confirmed on the real Sep 2020 file) and
     the 2022+ SUB_ICB_LOCATION_CODE/ICB_CODE names (ICB_CODE confirmed in published code that
     reads the 2023 file; SUB_ICB_LOCATION_CODE as in NHS Digital's 2026 gp-reg-pat-prac-all).
-    CCGs became sub-ICB locations in July 2022: both eras are typed 'sub_icb' and 'icb'."""
+    CCGs became sub-ICB locations in July 2022: both eras are typed 'sub_icb' and 'icb'.
+
+    Each extract is its own source ('gp_practice_map 2022-09'), so that loading the monthly
+    files one after another keeps every month's membership instead of replacing it."""
     m = _practice_map(header)
     rels = []
     pcn_sub: dict[tuple, Counter] = defaultdict(Counter)
     for _, r in m.rows:
         d = r["extract"]
         if r["pcn"] not in UNALLOCATED_PCN:
-            rels.append(_relation(r["practice"], "practice", r["pcn"], "pcn", "gp_practice_map", d))
+            rels.append(_relation(r["practice"], "practice", r["pcn"], "pcn", _map_source(d), d))
             pcn_sub[(r["pcn"], d)][r["sub_icb"]] += 1
-        rels.append(_relation(r["practice"], "practice", r["sub_icb"], "sub_icb", "gp_practice_map", d))
+        rels.append(_relation(r["practice"], "practice", r["sub_icb"], "sub_icb", _map_source(d), d))
     upper = []
     for (pcn, d), counts in pcn_sub.items():
         if sub := _plurality(counts):
-            upper.append(_relation(pcn, "pcn", sub, "sub_icb", "gp_practice_map", d))
+            upper.append(_relation(pcn, "pcn", sub, "sub_icb", _map_source(d), d))
     for _, r in m.rows:
-        upper.append(_relation(r["sub_icb"], "sub_icb", r["icb"], "icb", "gp_practice_map", r["extract"]))
-        upper.append(_relation(r["icb"], "icb", r["region"], "region", "gp_practice_map", r["extract"]))
+        upper.append(_relation(r["sub_icb"], "sub_icb", r["icb"], "icb", _map_source(r["extract"]), r["extract"]))
+        upper.append(_relation(r["icb"], "icb", r["region"], "region", _map_source(r["extract"]), r["extract"]))
     key = lambda x: (x["child"], x["child_type"], x["parent_type"], x["valid_from"])  # noqa: E731
     return rows_to_table("org_relations", rels + _dedupe(upper, key))
 
