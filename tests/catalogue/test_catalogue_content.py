@@ -200,3 +200,25 @@ def test_objects_are_frozen(cat: Catalogue) -> None:
 def test_load_is_cached_per_resolved_path(tmp_path: Path) -> None:
     assert load_catalogue() is load_catalogue(DATA_DIR)
     assert load_catalogue(str(DATA_DIR / ".." / "data")) is load_catalogue()
+
+
+def test_doac_expected_uptake_is_the_class_target_split_by_product(cat: Catalogue) -> None:
+    # PHE's anticoagulation target (89% by 2021) split by each DOAC's 2021-22 share of national
+    # treatment-days; the four per-TA shares add back to the class share (docs/catalogue.md).
+    doacs = [cat.ta(t) for t in ("TA249", "TA256", "TA275", "TA355")]
+    assert sum(t.expected_uptake.share for t in doacs) == pytest.approx(0.89, abs=0.002)
+    assert len({t.eligible_population.fraction for t in doacs}) == 1
+    for t in doacs:
+        upt = t.expected_uptake
+        assert upt.share is not None and not upt.verified
+        assert upt.source.startswith("Estimate") and "89%" in upt.source and "0.89 x" in upt.source
+        assert any("hansard.parliament.uk" in s for s in t.sources)
+    assert max(doacs, key=lambda t: t.expected_uptake.share).id == "TA275"  # apixaban leads the 2021-22 mix
+
+
+def test_tas_without_an_expected_use_say_what_was_searched(cat: Catalogue) -> None:
+    for ta_id in ("TA288", "TA315", "TA336", "TA390", "TA418", "TA679", "TA773", "TA388", "TA385",
+                  "TA393", "TA394", "TA694", "TA733", "TA464", "TA204", "TA791"):
+        t = cat.ta(ta_id)
+        assert t.expected_uptake.share is None
+        assert "Expected use (2026-11 review)" in t.notes, ta_id
