@@ -1,0 +1,145 @@
+"""Catalogue facts as small Arrow tables the engine joins to the warehouse.
+
+Each function reads the reviewed catalogue and returns one table; nothing here touches the
+warehouse. The engine turns them into Ibis tables on whichever backend it runs.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Iterable
+from datetime import date
+
+import pyarrow as pa
+
+from ..catalogue import Catalogue
+from ..catalogue.measures import Measure
+
+CODES_SCHEMA = pa.schema([
+    ("ta", pa.string()), ("code", pa.string()), ("code_length", pa.int64()),
+    ("units_per_day", pa.float64()), ("ddd_per_unit", pa.float64()),
+])
+POPULATION_SCHEMA = pa.schema([
+    ("ta", pa.string()), ("register", pa.string()), ("fraction", pa.float64()), ("share", pa.float64()),
+    ("banded", pa.bool_()),
+])
+BANDS_SCHEMA = pa.schema([("ta", pa.string()), ("sex", pa.string()), ("age_band", pa.string()),
+                          ("weight", pa.float64())])
+MONTHS_SCHEMA = pa.schema([("month", pa.date32()), ("days", pa.int64()), ("year", pa.string())])
+MEASURE_CODES_SCHEMA = pa.schema([("measure", pa.string()), ("part", pa.string()), ("code", pa.string()),
+                                  ("code_length", pa.int64())])
+OPEN_BAND_WIDTH = 10  # an open band such as '95+' is taken as ten years wide when a TA has an upper age
+
+
+def _ddd_per_unit(presentation, ddd) -> float | None:
+    """DDDs in one dispensed unit: strength ÷ the daily dose, when both are in the same unit."""
+    if ddd is None or not ddd.value or presentation.strength_unit != ddd.unit:
+        return None
+    return float(presentation.strength) / float(ddd.value)
+
+
+def codes_table(cat: Catalogue) -> pa.Table:
+    """The BNF codes that count for each TA in primary care.
+
+    A 15-character presentation code carries its own units per day of treatment. The 9-character
+    chemical code is listed too, for data aggregated to chemicals (OpenPrescribing-style
+    exports): it carries units per day (and DDDs per unit) only when every catalogue
+    presentation of that chemical agrees, because a chemical total cannot be split by strength.
+    """
+    rows: list[dict] = []
+    for ta in cat.technology_appraisals:
+        chemicals: dict[str, list[tuple[float, float | None]]] = {}
+        for product in ta.products:
+            if product.setting not in ("primary", "both"):
+                continue
+            for x in product.presentations:
+                per_unit = _ddd_per_unit(x, product.ddd)
+                rows.append({"ta": ta.id, "code": x.bnf_code, "code_length": 15,
+                             "units_per_day": float(x.units_per_day) if x.units_per_day else None,
+                             "ddd_per_unit": per_unit})
+                chemicals.setdefault(x.bnf_code[:9], []).append((x.units_per_day, per_unit))
+        for chemical, values in chemicals.items():
+            days = {v[0] for v in values}
+            ddds = {v[1] for v in values}
+            rows.append({"ta": ta.id, "code": chemical, "code_length": 9,
+                         "units_per_day": float(days.pop()) if len(days) == 1 and None not in days else None,
+                         "ddd_per_unit": ddds.pop() if len(ddds) == 1 else None})
+    return pa.Table.from_pylist(rows, schema=CODES_SCHEMA)
+
+
+def population_table(cat: Catalogue) -> pa.Table:
+    """One row per TA: the QOF register it applies to, the eligible fraction and NICE's expected
+    share (null where the catalogue has no sourced figure — never invented), and whether its
+    registered population is an age/sex band rather than everyone."""
+    rows = []
+    for ta in cat.technology_appraisals:
+        pop, share = ta.eligible_population, ta.expected_uptake
+        banded = pop is not None and (pop.age_min is not None or pop.age_max is not None or pop.sex is not None)
+        rows.append({
+            "ta": ta.id,
+            "register": pop.register if pop else None,
+            "fraction": float(pop.fraction) if pop and pop.fraction is not None else None,
+            "share": float(share.share) if share and share.share is not None else None,
+            "banded": banded,
+        })
+    return pa.Table.from_pylist(rows, schema=POPULATION_SCHEMA)
+
+
+_BAND = re.compile(r"^(\d+)(?:-(\d+)|\+)$")
+
+
+def band_weight(band: str, age_min: int | None, age_max: int | None) -> float:
+    """The share of a list-size age band ('15-19', '75+') inside [age_min, age_max], assuming ages
+    spread evenly within the band. 'all' and unreadable bands give 0: they are not age bands."""
+    m = _BAND.match(band)
+    if not m:
+        return 0.0
+    lo = int(m.group(1))
+    hi = int(m.group(2)) + 1 if m.group(2) else (lo + OPEN_BAND_WIDTH if age_max is not None else 200)
+    want_lo = age_min if age_min is not None else 0
+    want_hi = age_max + 1 if age_max is not None else 200
+    overlap = max(0, min(hi, want_hi) - max(lo, want_lo))
+    return overlap / (hi - lo)
+
+
+def bands_table(cat: Catalogue, bands: Iterable[tuple[str, str]]) -> pa.Table:
+    """For each TA with an age or sex restriction, the weight of each (sex, age band) present in
+    the list sizes: registered(TA) = Σ patients(sex, band) × weight."""
+    rows = []
+    for ta in cat.technology_appraisals:
+        pop = ta.eligible_population
+        if pop is None or (pop.age_min is None and pop.age_max is None and pop.sex is None):
+            continue
+        for sex, band in bands:
+            if sex not in ("male", "female") or (pop.sex and pop.sex != sex):
+                continue
+            weight = band_weight(band, pop.age_min, pop.age_max)
+            if weight > 0:
+                rows.append({"ta": ta.id, "sex": sex, "age_band": band, "weight": weight})
+    return pa.Table.from_pylist(rows, schema=BANDS_SCHEMA)
+
+
+def financial_year(month: date) -> str:
+    start = month.year if month.month >= 4 else month.year - 1
+    return f"{start}-{(start + 1) % 100:02d}"
+
+
+def months_table(months: Iterable[date], qof_years: Iterable[str]) -> pa.Table:
+    """Each month with its length in days and the QOF year whose registers apply to it: the
+    month's own financial year if loaded, else the latest earlier one, else the earliest."""
+    years = sorted(set(qof_years))
+    rows = []
+    for m in sorted(set(months)):
+        wanted = financial_year(m)
+        year = max((y for y in years if y <= wanted), default=years[0] if years else None)
+        rows.append({"month": m, "days": calendar.monthrange(m.year, m.month)[1], "year": year})
+    return pa.Table.from_pylist(rows, schema=MONTHS_SCHEMA)
+
+
+def measure_codes_table(measures: Iterable[Measure]) -> pa.Table:
+    """Every BNF code prefix in each measure's numerator and denominator."""
+    rows = [{"measure": m.id, "part": part, "code": code, "code_length": len(code)}
+            for m in measures for part, codes in (("numerator", m.numerator_codes), ("denominator", m.denominator_codes))
+            for code in codes]
+    return pa.Table.from_pylist(rows, schema=MEASURE_CODES_SCHEMA)

@@ -1,0 +1,292 @@
+"""The scorecard as Ibis expressions: one definition for DuckDB and Spark.
+
+For each TA, organisation, level and month (docs/metrics.md has every formula):
+
+    treatment_days = Σ total_quantity ÷ units per day of treatment       (catalogue, per presentation)
+    patients       = treatment_days ÷ days in the month                  (patients on treatment)
+    ddd            = Σ total_quantity × strength ÷ WHO DDD                (where the units agree)
+    registered     = registered patients (everyone, or the TA's age/sex band)
+    eligible       = QOF register × eligible fraction                    (catalogue, sourced)
+    expected       = eligible × NICE's expected uptake share              (catalogue, sourced)
+    uptake index   = patients ÷ expected
+    per 1,000      = patients ÷ registered × 1,000
+    per 100 eligible = patients ÷ eligible × 100
+
+The heavy work is one pass over prescribing, joined to the catalogue's codes and summed to
+practice × TA × month ("base facts"); every level is then a roll-up of that small table through
+the dated hierarchy (`hierarchy.py`). Data aggregated to organisations (`prescribing_org`, e.g.
+sub-ICB totals from OpenPrescribing) are base facts at their own level, used only for months
+with no practice-level prescribing, so nothing is counted twice.
+
+Measures (numerator ÷ denominator of items, from `catalogue/data/measures`) follow the same
+path with their own codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+from ibis import _
+
+from .hierarchy import ENGLAND, ENGLAND_CODE, LEVELS, PATHS, memberships, rollup
+
+OBSERVED = ("items", "quantity", "cost", "treatment_days", "ddd")
+DENOMINATORS = ("registered_all", "registered", "eligible", "expected")
+SUMMED = OBSERVED + DENOMINATORS
+HEADLINES = ("index", "per_1000", "items_per_1000")
+
+
+@dataclass
+class Inputs:
+    """The warehouse tables and catalogue tables the engine reads (None: not loaded)."""
+
+    prescribing: ibis.Table | None
+    prescribing_org: ibis.Table | None
+    relations: ibis.Table | None
+    list_sizes: ibis.Table | None
+    registers: ibis.Table | None
+    codes: ibis.Table  # inputs.codes_table
+    population: ibis.Table  # inputs.population_table + headline
+    bands: ibis.Table  # inputs.bands_table
+    months: ibis.Table  # inputs.months_table (the months to compute)
+    measure_codes: ibis.Table | None = None
+
+
+def _practice_months(inp: Inputs) -> ibis.Table | None:
+    if inp.prescribing is None:
+        return None
+    return inp.prescribing.select("month").distinct()
+
+
+def _observed_practice(inp: Inputs) -> ibis.Table | None:
+    if inp.prescribing is None:
+        return None
+    months = inp.months.select("month")
+    rx = inp.prescribing.semi_join(months, "month")
+    codes = inp.codes.filter(inp.codes.code_length == 15)
+    j = rx.join(codes, rx.bnf_code == codes.code)
+    return j.group_by([j.month, j.practice, j.ta]).aggregate(
+        items=j["items"].sum().cast("float64"),
+        quantity=j.total_quantity.sum(),
+        cost=j.actual_cost.sum(),
+        treatment_days=(j.total_quantity / j.units_per_day).sum(),
+        ddd=(j.total_quantity * j.ddd_per_unit).sum(),
+    ).select("month", base_type=ibis.literal("practice"), base=_.practice, ta=_.ta,
+             **{c: _[c] for c in OBSERVED})
+
+
+def _observed_org(inp: Inputs) -> ibis.Table | None:
+    """Org-level rows for months without practice-level prescribing (quantity = total quantity)."""
+    if inp.prescribing_org is None:
+        return None
+    po = inp.prescribing_org.semi_join(inp.months.select("month"), "month")
+    covered = _practice_months(inp)
+    if covered is not None:
+        po = po.anti_join(covered, "month")
+    j = po.join(inp.codes, po.bnf_code == inp.codes.code)
+    return j.group_by([j.month, j.org_type, j.org_code, j.ta]).aggregate(
+        items=j["items"].sum().cast("float64"),
+        quantity=j.quantity.sum(),
+        cost=j.actual_cost.sum(),
+        treatment_days=(j.quantity / j.units_per_day).sum(),
+        ddd=(j.quantity * j.ddd_per_unit).sum(),
+    ).select("month", base_type=_.org_type, base=_.org_code, ta=_.ta, **{c: _[c] for c in OBSERVED})
+
+
+def _denominators_practice(inp: Inputs) -> ibis.Table | None:
+    """registered (all and the TA's band), eligible and expected per practice × TA × month."""
+    if inp.list_sizes is None:
+        return None
+    ls = inp.list_sizes.semi_join(inp.months.select("month"), "month")
+    total = ls.filter((ls.sex == "all") & (ls.age_band == "all")).select(
+        "month", "practice", registered_all=ls.patients.cast("float64"))
+    band = ls.join(inp.bands, [ls.sex == inp.bands.sex, ls.age_band == inp.bands.age_band])
+    banded = band.group_by([band.month, band.practice, band.ta]).aggregate(
+        registered_band=(band.patients * band.weight).sum())
+    pop = inp.population
+    per_ta = total.cross_join(pop.select("ta", "banded", "fraction", "share", "register"))
+    per_ta = per_ta.left_join(banded, [per_ta.month == banded.month, per_ta.practice == banded.practice,
+                                       per_ta.ta == banded.ta]).select(
+        per_ta.month, per_ta.practice, per_ta.ta, per_ta.registered_all, per_ta.fraction, per_ta.share,
+        per_ta.register,
+        registered=ibis.ifelse(per_ta.banded, banded.registered_band.fill_null(0.0), per_ta.registered_all))
+    if inp.registers is not None:
+        reg = inp.registers.join(inp.months, inp.registers.year == inp.months.year).select(
+            "month", "practice", "register", on_register=_.patients.cast("float64"))
+        per_ta = per_ta.left_join(reg, [per_ta.month == reg.month, per_ta.practice == reg.practice,
+                                        per_ta.register == reg.register]).drop(
+            "month_right", "practice_right", "register_right")
+    else:
+        per_ta = per_ta.mutate(on_register=ibis.null("float64"))
+    # A TA defined by a register takes the register; one defined only by an age/sex band takes
+    # the band. Either way it needs a sourced fraction, or there is no eligible population.
+    base = ibis.ifelse(per_ta.register.isnull(), per_ta.registered, per_ta.on_register)
+    eligible = base * per_ta.fraction
+    return per_ta.select(
+        "month", base_type=ibis.literal("practice"), base=per_ta.practice, ta=per_ta.ta,
+        registered_all=per_ta.registered_all, registered=per_ta.registered,
+        eligible=eligible, expected=eligible * per_ta.share)
+
+
+def _denominators_org(inp: Inputs) -> ibis.Table | None:
+    """Registered patients carried by org-level files (e.g. total_list_size), for every TA."""
+    if inp.prescribing_org is None:
+        return None
+    po = inp.prescribing_org.semi_join(inp.months.select("month"), "month")
+    covered = _practice_months(inp)
+    if covered is not None:
+        po = po.anti_join(covered, "month")
+    sizes = po.group_by([po.month, po.org_type, po.org_code]).aggregate(
+        registered_all=po.list_size.max().cast("float64"))
+    per_ta = sizes.cross_join(inp.population.select("ta", "banded"))
+    return per_ta.select(
+        "month", base_type=_.org_type, base=_.org_code, ta=_.ta,
+        registered_all=_.registered_all,
+        registered=ibis.ifelse(_.banded, ibis.null("float64"), _.registered_all),
+        eligible=ibis.null("float64"), expected=ibis.null("float64"))
+
+
+def _union(parts: list[ibis.Table]) -> ibis.Table:
+    out = parts[0]
+    for p in parts[1:]:
+        out = out.union(p, distinct=False)
+    return out
+
+
+def _aligned(t: ibis.Table, have: tuple[str, ...]) -> ibis.Table:
+    """The base-fact columns in one order, with the missing side as nulls."""
+    cols = {c: (t[c].cast("float64") if c in have else ibis.null("float64")) for c in SUMMED}
+    return t.select("month", "base_type", "base", "ta", **cols)
+
+
+def base_facts(inp: Inputs) -> ibis.Table:
+    """(month, base_type, base, ta, observed..., denominators...) summed per base organisation."""
+    parts = []
+    for build, have in ((_observed_practice, OBSERVED), (_observed_org, OBSERVED),
+                        (_denominators_practice, DENOMINATORS), (_denominators_org, DENOMINATORS)):
+        t = build(inp)
+        if t is not None:
+            parts.append(_aligned(t, have))
+    if not parts:
+        raise ValueError("no prescribing and no list sizes: nothing to compute")
+    facts = _union(parts)
+    return facts.group_by(["month", "base_type", "base", "ta"]).aggregate(
+        **{c: facts[c].sum() for c in SUMMED})
+
+
+def level_facts(facts: ibis.Table, inp: Inputs, levels: tuple[str, ...] = LEVELS, *,
+                current: bool = False, england: bool = True, key: str = "ta",
+                columns: tuple[str, ...] = SUMMED) -> ibis.Table:
+    """Base facts summed to every requested level (and England), through the hierarchy.
+    `key` names what the facts are about (a TA, or a measure) and `columns` what is summed."""
+    member = memberships(inp.relations, inp.months, current=current) if inp.relations is not None else None
+    parts = []
+    for level in levels:
+        for base_type in PATHS:
+            if level not in PATHS[base_type]:
+                continue
+            of_type = facts.filter(facts.base_type == base_type)
+            if level == base_type:
+                mapped = of_type.mutate(org=of_type.base)
+            else:
+                if member is None:
+                    continue
+                up = rollup(member, base_type, level)
+                mapped = of_type.join(up, [of_type.month == up.month, of_type.base == up.base]).select(
+                    of_type, org=up.org)
+            parts.append(mapped.select("month", key, level=ibis.literal(level), org=mapped.org,
+                                       **{c: mapped[c] for c in columns}))
+    if england:
+        parts.append(facts.select("month", key, level=ibis.literal(ENGLAND), org=ibis.literal(ENGLAND_CODE),
+                                  **{c: facts[c] for c in columns}))
+    t = _union(parts)
+    return t.group_by(["level", "org", key, "month"]).aggregate(**{c: t[c].sum() for c in columns})
+
+
+def _ratio(num: ibis.Value, den: ibis.Value, scale: float = 1.0) -> ibis.Value:
+    return ibis.ifelse(den > 0, num * scale / den, ibis.null("float64"))
+
+
+def with_metrics(t: ibis.Table, inp: Inputs) -> ibis.Table:
+    """Rates, the uptake index, England's values beside each organisation's, and the headline
+    value (the TA's chosen measure: the index where an expected use exists) with its percentile
+    rank among organisations of the same level."""
+    m = t.join(inp.months.select("month", "days"), "month")
+    m = m.mutate(patients=m.treatment_days / m.days)
+    m = m.mutate(
+        index=_ratio(m.patients, m.expected),
+        per_1000=_ratio(m.patients, m.registered, 1000.0),
+        per_100_eligible=_ratio(m.patients, m.eligible, 100.0),
+        items_per_1000=_ratio(m["items"], m.registered_all, 1000.0),
+        ddd_per_100k=_ratio(m.ddd, m.registered_all, 100000.0),
+    )
+    pop = inp.population.select("ta", "headline")
+    m = m.join(pop, "ta")
+    m = m.mutate(value=ibis.cases((m.headline == "index", m.index), (m.headline == "per_1000", m.per_1000),
+                                  else_=m.items_per_1000))
+    return _benchmarked(m.drop("days"), "ta", england_index="index", england_per_1000="per_1000")
+
+
+def _benchmarked(m: ibis.Table, key: str, **england: str) -> ibis.Table:
+    """England's value (and any other England columns) beside every organisation's, and each
+    organisation's percentile rank of `value` among its level: (rank − 1) ÷ (N − 1) × 100 over
+    the organisations with a value, as OpenPrescribing ranks."""
+    eng = m.filter(m.level == ENGLAND).select(key, "month", england_value=m.value,
+                                             **{name: m[col] for name, col in england.items()})
+    m = m.left_join(eng, [key, "month"]).drop(f"{key}_right", "month_right")
+    ranked = m.filter(m.value.notnull() & (m.level != ENGLAND))
+    w = ibis.window(group_by=[ranked.level, ranked[key], ranked.month], order_by=ranked.value)
+    ranks = ranked.select("level", "org", key, "month", percentile=ranked.value.percent_rank().over(w) * 100.0)
+    return m.left_join(ranks, ["level", "org", key, "month"]).drop(
+        "level_right", "org_right", f"{key}_right", "month_right")
+
+
+def deciles(t: ibis.Table) -> ibis.Table:
+    """The 10th…90th centiles of the headline value among organisations of each level, per TA and
+    month: unweighted (every organisation counts once), linear interpolation."""
+    v = t.filter(t.value.notnull() & (t.level != ENGLAND))
+    return v.group_by(["level", "ta", "month"]).aggregate(
+        n=v.count(), **{f"p{k}": v.value.quantile(k / 100) for k in range(10, 100, 10)})
+
+
+def measure_base_facts(inp: Inputs) -> ibis.Table:
+    """(month, base_type, base, measure, numerator, denominator) from practice- and org-level
+    prescribing, each BNF code prefix matched on the code's first characters."""
+    if inp.measure_codes is None:
+        raise ValueError("no measures")
+    parts = []
+    mc = inp.measure_codes
+    months = inp.months.select("month")
+    for table, base_type, base, value in (
+        (inp.prescribing, ibis.literal("practice"), "practice", "items"),
+        (inp.prescribing_org, None, "org_code", "items"),
+    ):
+        if table is None:
+            continue
+        rx = table.semi_join(months, "month")
+        if base == "org_code" and inp.prescribing is not None:
+            rx = rx.anti_join(_practice_months(inp), "month")
+        rx = rx.mutate(c9=rx.bnf_code.substr(0, 9), c15=rx.bnf_code)
+        for length, col in ((9, "c9"), (15, "c15")):
+            codes = mc.filter(mc.code_length == length)
+            j = rx.join(codes, rx[col] == codes.code)
+            parts.append(j.select(
+                "month", base_type=base_type if base_type is not None else j.org_type, base=j[base],
+                measure=j.measure,
+                numerator=ibis.ifelse(j.part == "numerator", j[value].cast("float64"), 0.0),
+                denominator=ibis.ifelse(j.part == "denominator", j[value].cast("float64"), 0.0)))
+    if not parts:
+        raise ValueError("no prescribing loaded")
+    u = _union(parts)
+    return u.group_by(["month", "base_type", "base", "measure"]).aggregate(
+        numerator=u.numerator.sum(), denominator=u.denominator.sum())
+
+
+def measure_level_facts(facts: ibis.Table, inp: Inputs, levels: tuple[str, ...] = LEVELS, *,
+                        current: bool = False) -> ibis.Table:
+    """Measure numerators and denominators at every level, with the ratio, England's ratio and
+    each organisation's percentile rank."""
+    m = level_facts(facts, inp, levels, current=current, key="measure", columns=("numerator", "denominator"))
+    m = m.mutate(value=_ratio(m.numerator, m.denominator))
+    return _benchmarked(m, "measure")
