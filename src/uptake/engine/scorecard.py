@@ -155,8 +155,13 @@ def _union(parts: list[ibis.Table]) -> ibis.Table:
 
 
 def _aligned(t: ibis.Table, have: tuple[str, ...]) -> ibis.Table:
-    """The base-fact columns in one order, with the missing side as nulls."""
-    cols = {c: (t[c].cast("float64") if c in have else ibis.null("float64")) for c in SUMMED}
+    """The base-fact columns in one order. A denominator row says nothing was dispensed unless an
+    observed row says otherwise (0, not unknown), except DDDs, which stay unknown where the
+    catalogue has no DDD; an observed row leaves the denominators unknown."""
+    def missing(c: str) -> ibis.Value:
+        return ibis.literal(0.0) if c in OBSERVED and c != "ddd" else ibis.null("float64")
+
+    cols = {c: (t[c].cast("float64") if c in have else missing(c)) for c in SUMMED}
     return t.select("month", "base_type", "base", "ta", **cols)
 
 
