@@ -41,5 +41,8 @@ def eligibility_table(cat: Catalogue) -> pa.Table:
 
 
 def backend(con) -> ibis.BaseBackend:
-    """An Ibis backend over a DuckDB connection holding the warehouse views."""
-    return ibis.duckdb.from_connection(con)
+    """An Ibis backend over a DuckDB connection holding the warehouse views (or the backend of
+    an `uptake.engine.backends.Engine`, on DuckDB or Spark)."""
+    from .backends import ibis_backend
+
+    return ibis_backend(con)
