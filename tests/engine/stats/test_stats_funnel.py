@@ -104,8 +104,10 @@ def test_a_limit_touching_the_target_is_not_significant():
     assert r.target == 0.0
     assert list(r.flag_95) == list(r.flag_998) == [NS] * 3
     # a proportion of 1 against a target of 1: Wilson upper is exactly 1 — not below it
-    r = funnel("proportion", [10, 40], [10, 40])
-    assert list(r.flag_95) == [NS, NS]
+    # (4092 is a case where the formula's floating-point rounding lands an ulp under 1)
+    r = funnel("proportion", [10, 40, 4092], [10, 40, 4092])
+    assert list(r.flag_95) == list(r.flag_998) == [NS, NS, NS]
+    assert list(r.ci_upper_998) == [1.0, 1.0, 1.0]
 
 
 def test_no_comparable_area_gives_nan_target_and_no_crash():

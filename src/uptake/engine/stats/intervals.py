@@ -77,8 +77,12 @@ def wilson_limits(numerator: ArrayLike, denominator: ArrayLike, level: float = L
         scale = 2.0 * (n + z * z)
         lower = np.where(ok, (centre - root) / scale, np.nan)
         upper = np.where(ok, (centre + root) / scale, np.nan)
-    # Rounding can leave p_L a hair below 0 at O = 0 or p_U a hair above 1 at O = n.
-    return Limits(np.clip(lower, 0.0, 1.0), np.clip(upper, 0.0, 1.0))
+    # At O = 0 and O = n the formula gives exactly 0 and 1, but in floating point z·√(z²) need
+    # not equal z², which would leave a limit an ulp inside and flag a proportion of 1 against a
+    # target of 1: set the exact values.
+    lower = np.where(ok & (o == 0), 0.0, np.clip(lower, 0.0, 1.0))
+    upper = np.where(ok & (o == n), 1.0, np.clip(upper, 0.0, 1.0))
+    return Limits(lower, upper)
 
 
 def byar_limits(observed: ArrayLike, level: float = LEVEL_95) -> Limits:
