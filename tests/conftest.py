@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from uptake.sources.synthetic import generate
+from uptake.warehouse import Warehouse
+
 REQUIRE_ALL = os.environ.get("UPTAKE_REQUIRE_ALL") == "1"
 SHARED_DATA = Path(os.environ.get("UPTAKE_SHARED_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
 
@@ -27,3 +30,24 @@ def pytest_runtest_makereport(item, call):
         reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = f"skipped, but UPTAKE_REQUIRE_ALL=1 requires every test to run: {reason}"
+
+
+TINY_START, TINY_END = "2021-04", "2022-09"
+
+
+@pytest.fixture(scope="session")
+def tiny_warehouse(tmp_path_factory) -> Warehouse:
+    root = tmp_path_factory.mktemp("tiny-nhs")
+    generated = generate(root / "files", scale="tiny", seed=11, start=TINY_START, end=TINY_END)
+    wh = Warehouse(root / "warehouse")
+    for path in generated.files:
+        wh.load(path)
+    return wh
+
+
+@pytest.fixture(scope="session")
+def duck(tiny_warehouse):
+    from uptake.engine.backends import connect
+
+    with connect(tiny_warehouse) as eng:
+        yield eng

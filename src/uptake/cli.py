@@ -26,6 +26,13 @@ err = Console(stderr=True)
 
 HomeOption = Annotated[Optional[Path], typer.Option("--home", help="Warehouse home (default $UPTAKE_HOME or ~/.uptake).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+EngineOption = Annotated[str, typer.Option("--engine", help="duckdb (embedded, default) or spark (extra [spark]).")]
+CurrentOption = Annotated[bool, typer.Option("--current-orgs", help="Map every month through today's organisations "
+                                                                    "(default: the membership valid in each month).")]
+MonthOption = Annotated[Optional[str], typer.Option("--month", help="YYYY-MM (default: the latest loaded).")]
+LevelOption = Annotated[str, typer.Option("--level", help="region, icb, sub_icb, pcn or practice.")]
+FormatOption = Annotated[str, typer.Option("--format", help="table, csv or json.")]
+MinItemsOption = Annotated[int, typer.Option("--min-items", help="Suppress observed figures below this many items.")]
 
 
 class State:
@@ -64,6 +71,42 @@ def _errors():
 def _progress(transient: bool = True) -> Progress:
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), console=err, transient=transient, disable=not err.is_terminal)
+
+@contextmanager
+def _analysis(home: Path | None, engine: str, current_orgs: bool):
+    from .services.analysis import open_analysis
+
+    an = open_analysis(_warehouse(home), engine, current_orgs=current_orgs)
+    try:
+        yield an
+    finally:
+        an.close()
+
+
+def _fmt(v, spec: str = ",.1f") -> str:
+    return "—" if v is None else format(v, spec)
+
+
+def _value_spec(headline: str) -> str:
+    return ".0%" if headline in ("index", "proportion") else ",.2f"
+
+
+def _emit(fmt: str, as_json: bool, data: dict, rows: list[dict], show) -> None:
+    """--json / --format json prints `data`; --format csv prints `rows`; otherwise `show()`."""
+    if as_json or fmt == "json":
+        _print_json(data)
+    elif fmt == "csv":
+        import csv
+
+        if rows:
+            w = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]), lineterminator="\n")
+            w.writeheader()
+            w.writerows(rows)
+    elif fmt == "table":
+        show()
+    else:
+        raise UptakeError(f"--format {fmt!r}: expected table, csv or json")
+
 
 
 # --- ingest / status -----------------------------------------------------------------------
@@ -211,15 +254,17 @@ def catalogue_show(ta_id: Annotated[str, typer.Argument(help="e.g. TA275")], as_
 
 @app.command()
 def national(
-    month: Annotated[Optional[str], typer.Option("--month", help="YYYY-MM (default: the latest loaded).")] = None,
+    month: MonthOption = None,
+    engine: EngineOption = "duckdb",
+    current_orgs: CurrentOption = False,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """England's uptake of every catalogue TA this month, and how many ICBs lag."""
     from .services.national import national_picture
 
-    with _errors():
-        picture = national_picture(_warehouse(home), month)
+    with _errors(), _analysis(home, engine, current_orgs) as an:
+        picture = national_picture(an, month)
     if as_json:
         _print_json(picture.to_dict())
         return
@@ -228,17 +273,22 @@ def national(
 
 def _show_national(picture) -> None:
     table = Table(title=f"NICE technology appraisals in England — {picture.month}",
-                  caption="Uptake index = treatment-days dispensed ÷ expected (eligible register × NICE's expected "
-                          "share × days). An ICB lags when its index is below "
-                          f"{picture.lag_threshold:.0%} of England's.")
+                  caption="England's value is the uptake index (patients treated ÷ expected: eligible register × "
+                          "NICE's expected share) where the catalogue has both figures, else patients per 1,000 "
+                          f"registered (‰). An ICB lags when it is {picture.lag_rule}.")
     for col, justify in (("TA", "left"), ("area", "left"), ("medicine(s)", "left"), ("patients treated", "right"),
-                         ("expected", "right"), ("England uptake", "right"), ("ICBs lagging", "right")):
-        table.add_column(col, justify=justify)
+                         ("expected", "right"), ("England", "right"), ("ICBs lagging", "right")):
+        table.add_column(col, justify=justify, overflow="fold")
     for row in picture.rows:
-        table.add_row(row.ta, row.area, row.products,
+        if row.value is None:
+            shown = "—"
+        elif row.headline == "index":
+            shown = f"{row.value:.0%} of expected"
+        else:
+            shown = f"{row.value:,.2f}‰"
+        table.add_row(row.ta, row.area.replace("_", " "), row.products[:40],
                       f"{row.patients:,.0f}" if row.patients is not None else "—",
-                      f"{row.expected:,.0f}" if row.expected else "—",
-                      f"{row.index:.0%}" if row.index is not None else "—",
+                      f"{row.expected:,.0f}" if row.expected else "—", shown,
                       f"{row.icbs_lagging} of {row.icbs}" if row.icbs else "—")
     out.print(table)
 
@@ -276,7 +326,10 @@ def demo(
                 progress.update(task, description=f"loading {path.name}")
                 wh.load(path)
                 progress.advance(task)
-        picture = national_picture(wh)
+        from .services.analysis import open_analysis
+
+        with open_analysis(wh) as an:
+            picture = national_picture(an)
     if as_json:
         _print_json({"generated": generated.summary, "national": picture.to_dict()})
         return
@@ -286,6 +339,8 @@ def demo(
               f"loaded into {wh.root}")
     _show_national(picture)
 
+
+from . import cli_analysis  # noqa: E402,F401  (registers scorecard, profile, variation, diffusion, funnel)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -132,7 +132,8 @@ def test_headline_falls_back_when_no_expected_use(engine_rows):
     assert heads[TA] == "index"
     without = [t.id for t in load_catalogue().technology_appraisals if t.expected_uptake.share is None
                and any(p.presentations for p in t.products)]
-    assert without and set(heads.reindex(without).dropna()) <= {"per_1000", "items_per_1000"}
+    assert without and set(heads.reindex(without).dropna()) <= {"per_1000", "items_per_1000", "none"}
+    assert heads["TA151"] == "none"  # insulin pumps: no primary-care presentations
 
 
 def test_deciles_are_unweighted_linear_quantiles(duck, engine_rows):

@@ -20,11 +20,16 @@ USED = ("prescribing", "prescribing_org", "org_relations", "list_sizes", "qof_re
 def headline(ta) -> str:
     """The figure a TA is ranked on: the uptake index where the catalogue has a sourced eligible
     fraction and expected share; else patients per 1,000 registered where a daily dose turns
-    quantities into patients; else items per 1,000 registered."""
+    quantities into patients; else items per 1,000 registered; 'none' for a TA with no
+    primary-care presentations."""
     pop, share = ta.eligible_population, ta.expected_uptake
-    if pop is not None and pop.fraction is not None and share is not None and share.share is not None:
+    has_primary = any(x for p in ta.products if p.setting in ("primary", "both") for x in p.presentations)
+    if has_primary and pop is not None and pop.fraction is not None and share is not None and share.share is not None:
         return "index"
-    if any(x.units_per_day for p in ta.products if p.setting in ("primary", "both") for x in p.presentations):
+    primary = [x for p in ta.products if p.setting in ("primary", "both") for x in p.presentations]
+    if not primary:
+        return "none"  # hospital-only: primary-care prescribing says nothing about its uptake
+    if any(x.units_per_day for x in primary):
         return "per_1000"
     return "items_per_1000"
 
@@ -79,4 +84,4 @@ def prepare(engine, datasets: Sequence[str], cat: Catalogue, measures: Sequence[
 
 def only(table: pa.Table, column: str, values: Iterable) -> pa.Table:
     """Rows of an Arrow table whose column is one of `values`."""
-    return table.filter(pc.is_in(table.column(column), pa.array(list(values))))
+    return table.filter(pc.is_in(table.column(column), pa.array(list(values), table.schema.field(column).type)))

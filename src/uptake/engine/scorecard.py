@@ -34,7 +34,7 @@ from .hierarchy import ENGLAND, ENGLAND_CODE, LEVELS, PATHS, memberships, rollup
 OBSERVED = ("items", "quantity", "cost", "treatment_days", "ddd")
 DENOMINATORS = ("registered_all", "registered", "eligible", "expected")
 SUMMED = OBSERVED + DENOMINATORS
-HEADLINES = ("index", "per_1000", "items_per_1000")
+HEADLINES = ("index", "per_1000", "items_per_1000", "none")
 
 
 @dataclass
@@ -229,7 +229,7 @@ def with_metrics(t: ibis.Table, inp: Inputs) -> ibis.Table:
     pop = inp.population.select("ta", "headline")
     m = m.join(pop, "ta")
     m = m.mutate(value=ibis.cases((m.headline == "index", m.index), (m.headline == "per_1000", m.per_1000),
-                                  else_=m.items_per_1000))
+                                  (m.headline == "items_per_1000", m.items_per_1000), else_=ibis.null("float64")))
     return _benchmarked(m.drop("days"), "ta", england_index="index", england_per_1000="per_1000")
 
 

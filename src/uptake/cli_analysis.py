@@ -1,0 +1,284 @@
+"""The analysis commands: scorecard, profile, variation, diffusion and funnel (registered on
+`uptake.cli.app`; the shared options and helpers live there)."""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from .cli import (
+    CurrentOption,
+    EngineOption,
+    FormatOption,
+    HomeOption,
+    JsonOption,
+    LevelOption,
+    MinItemsOption,
+    MonthOption,
+    _analysis,
+    _emit,
+    _errors,
+    _fmt,
+    _print_json,
+    _value_spec,
+    app,
+    out,
+)
+from .errors import UptakeError
+
+SPARK_BARS = "▁▂▃▄▅▆▇█"
+
+
+def _sparkline(values) -> str:
+    v = [x for x in values if x is not None]
+    if not v:
+        return ""
+    lo, hi = min(v), max(v)
+    return "".join(" " if x is None else SPARK_BARS[int((x - lo) / (hi - lo) * 7) if hi > lo else 3] for x in values)
+
+
+# --- scorecard -------------------------------------------------------------------------------
+
+
+@app.command()
+def scorecard(
+    subject: Annotated[Optional[str], typer.Argument(help="A TA (e.g. TA275) or a measure id (e.g. doac_share).")] = None,
+    area: Annotated[Optional[str], typer.Option("--area", help="Every TA of a clinical area instead of one.")] = None,
+    level: LevelOption = "icb",
+    month: MonthOption = None,
+    fmt: FormatOption = "table",
+    min_items: MinItemsOption = 5,
+    engine: EngineOption = "duckdb",
+    current_orgs: CurrentOption = False,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Every organisation of a level for a TA or measure: value, England, percentile, funnel flags."""
+    from .services.scorecard import scorecard as build
+
+    with _errors():
+        if (subject is None) == (area is None):
+            raise UptakeError("name a TA or measure (e.g. TA275), or give --area (e.g. --area stroke)")
+        with _analysis(home, engine, current_orgs) as an:
+            if subject:
+                subjects = [subject]
+            else:
+                subjects = [t.id for t in an.catalogue.by_area().get(an.catalogue.area(area).id, [])]
+            cards = [build(an, s, level, month, min_items) for s in subjects]
+    rows = [{"subject": c.subject, **asdict(r)} for c in cards for r in ([c.england] if c.england else []) + c.rows]
+    data = cards[0].to_dict() if subject else {"area": area, "scorecards": [c.to_dict() for c in cards]}
+    _emit(fmt, as_json, data, rows, lambda: [_show_scorecard(c) for c in cards])
+
+
+def _show_scorecard(card) -> None:
+    spec = _value_spec(card.headline)
+    table = Table(title=f"{card.subject} — {card.title}", title_justify="left",
+                  caption=f"{card.level} · {card.month} · ranked on {card.headline_label} · {card.membership} · "
+                          f"engine {card.engine}; figures from fewer than {card.min_items} items are suppressed (*)")
+    table.add_column("organisation", max_width=38, no_wrap=True, overflow="ellipsis")
+    for col in ("code", "value", "percentile", "items", "patients", "expected", "funnel 99.8%", "adjusted"):
+        table.add_column(col, justify="left" if col in ("code", "funnel 99.8%", "adjusted") else "right")
+    for r in ([card.england] if card.england else []) + card.rows:
+        hidden = r.suppressed
+        table.add_row(r.name or "", r.org, "*" if hidden else _fmt(r.value, spec), _fmt(r.percentile, ".0f"),
+                      "*" if hidden else _fmt(r.items if card.kind == "ta" else r.numerator, ",.0f"),
+                      "*" if hidden else _fmt(r.patients, ",.0f"), _fmt(r.expected, ",.0f"),
+                      r.flag_998 or "", r.flag_998_od or "", style="bold" if r.org == "ENG" else None)
+    out.print(table)
+    if card.funnel:
+        f = card.funnel
+        out.print(f"Funnel ({f.kind}): {f.areas} organisations; outside 99.8% limits: {f.outside_998_low} low, "
+                  f"{f.outside_998_high} high; with overdispersion (φ={_fmt(f.phi, '.2f')}, τ²={_fmt(f.tau2, '.3g')}): "
+                  f"{f.outside_998_low_od} low, {f.outside_998_high_od} high.")
+    if card.deciles:
+        out.print("Deciles: " + "  ".join(f"{k}: {format(v, spec)}" for k, v in card.deciles.items()))
+    for note in card.notes:
+        out.print(f"[dim]{note}[/]")
+
+
+# --- profile ---------------------------------------------------------------------------------
+
+
+@app.command()
+def profile(
+    org: Annotated[str, typer.Argument(help="An ODS code: region, ICB, sub-ICB, PCN or practice (e.g. QHM).")],
+    month: MonthOption = None,
+    fmt: FormatOption = "table",
+    min_items: MinItemsOption = 5,
+    engine: EngineOption = "duckdb",
+    current_orgs: CurrentOption = False,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One organisation against England and its peers for every catalogue TA."""
+    from .services.scorecard import profile as build
+
+    with _errors(), _analysis(home, engine, current_orgs) as an:
+        p = build(an, org, month, min_items)
+    rows = [{k: v for k, v in asdict(r).items() if k != "trend"} for r in p.rows]
+    _emit(fmt, as_json, p.to_dict(), rows, lambda: _show_profile(p))
+
+
+def _show_profile(p) -> None:
+    parent = f"; part of {p.parent['name'] or p.parent['org']} ({p.parent['org']})" if p.parent else ""
+    out.print(f"[bold]{p.name or p.org}[/] ({p.org}, {p.level}) — {p.month}{parent}. {p.membership}; engine {p.engine}.")
+    table = Table()
+    for col, justify in (("area", "left"), ("TA", "left"), ("medicine", "left"), ("value", "right"),
+                         ("England", "right"), ("percentile", "right"), ("funnel (adjusted)", "left"),
+                         ("last 12 months", "left")):
+        table.add_column(col, justify=justify)
+    for r in p.rows:
+        spec = _value_spec(r.headline)
+        table.add_row(r.area.replace("_", " "), r.ta, r.title.split(" for ")[0][:32],
+                      "*" if r.suppressed else _fmt(r.value, spec), _fmt(r.england_value, spec),
+                      _fmt(r.percentile, ".0f"), r.flag_998_od or "", _sparkline(r.trend))
+    out.print(table)
+
+
+# --- variation -------------------------------------------------------------------------------
+
+
+@app.command()
+def variation(
+    subject: Annotated[str, typer.Argument(help="A TA (e.g. TA275) or a measure id.")],
+    level: LevelOption = "sub_icb",
+    month: MonthOption = None,
+    trim: Annotated[float, typer.Option("--trim", help="Share excluded at each extreme for the trimmed range.")] = 0.05,
+    fmt: FormatOption = "table",
+    min_items: MinItemsOption = 5,
+    engine: EngineOption = "duckdb",
+    current_orgs: CurrentOption = False,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Funnel-plot data (limits at 95% and 99.8%, with and without overdispersion), the variation
+    summary (extremal quotient, P90/P10, CV, systematic component) and the opportunity."""
+    from .services.variation import variation as build
+
+    with _errors(), _analysis(home, engine, current_orgs) as an:
+        v = build(an, subject, level, month, min_items, trim)
+    _emit(fmt, as_json, v.to_dict(), [asdict(p) for p in v.points], lambda: _show_variation(v))
+
+
+def _show_variation(v) -> None:
+    c, s = v.scorecard, v.summary
+    spec = _value_spec(c.headline)
+    out.print(f"[bold]{c.subject}[/] {c.title} — {c.level}, {c.month}; {c.headline_label}.")
+    table = Table(title="Variation", title_justify="left")
+    table.add_column("statistic")
+    table.add_column("value", justify="right")
+    for label, key, f in (("organisations with a value", "n_areas", ",d"), ("lowest", "minimum", spec),
+                          ("highest", "maximum", spec), ("highest ÷ lowest", "extremal_quotient", ".2f"),
+                          (f"highest ÷ lowest, {s['trimmed_k']} excluded at each end", "extremal_quotient_trimmed", ".2f"),
+                          ("P90 ÷ P10", "p90_p10", ".2f"), ("Q3 ÷ Q1", "interquartile_ratio", ".2f"),
+                          ("coefficient of variation", "cv", ".3f"),
+                          ("population-weighted coefficient of variation", "cv_weighted", ".3f"),
+                          ("systematic component of variation (×100)", "scv", ".2f")):
+        table.add_row(label, _fmt(s.get(key), f))
+    out.print(table)
+    if c.funnel:
+        f = c.funnel
+        out.print(f"Funnel ({f.kind}, target {_fmt(f.target, spec)}): outside 99.8% limits {f.outside_998_low} low and "
+                  f"{f.outside_998_high} high; allowing for overdispersion (φ = {_fmt(f.phi, '.2f')}, "
+                  f"τ² = {_fmt(f.tau2, '.3g')}) {f.outside_998_low_od} low and {f.outside_998_high_od} high.")
+    low = [p for p in v.points if p.flag_998_od == "low"]
+    hidden = sum(p.suppressed for p in v.points)
+    if low:
+        out.print("Significantly low after allowing for overdispersion: "
+                  + ", ".join(f"{p.name or p.org} ({p.org})" for p in low)
+                  + (f" (and any among the {hidden} suppressed)" if hidden else ""))
+    o = v.opportunity
+    if o and o.organisations_below:
+        cost = f", about £{o.additional_cost:,.0f} a month" if o.additional_cost is not None else ""
+        out.print(f"Opportunity: if the {o.organisations_below} organisations below the {o.centile}th centile "
+                  f"({format(o.benchmark, spec)}) reached it, {o.additional_patients:,.0f} more patients would be "
+                  f"treated{cost}.")
+    for note in s.get("notes") or []:
+        out.print(f"[dim]{note}[/]")
+
+
+# --- diffusion -------------------------------------------------------------------------------
+
+
+@app.command()
+def diffusion(
+    ta: Annotated[str, typer.Argument(help="A TA, e.g. TA275.")],
+    level: LevelOption = "icb",
+    fmt: FormatOption = "table",
+    engine: EngineOption = "duckdb",
+    current_orgs: CurrentOption = False,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """England's uptake since publication with fitted logistic and Bass curves, months to 50% and
+    80% of expected use, and each organisation's lag behind England."""
+    from .services.diffusion import diffusion as build
+
+    with _errors(), _analysis(home, engine, current_orgs) as an:
+        d = build(an, ta, level)
+    _emit(fmt, as_json, d.to_dict(), [asdict(o) for o in d.organisations], lambda: _show_diffusion(d))
+
+
+def _show_diffusion(d) -> None:
+    spec = _value_spec(d.headline)
+    out.print(f"[bold]{d.ta}[/] {d.title}\nPublished {d.published}; funding by {d.funding_deadline}. "
+              f"{d.headline_label}; 50% and 80% are of {d.target_label}.")
+    out.print(f"England {d.months[0]}–{d.months[-1]}: " + _sparkline(d.england)
+              + f"  {_fmt(d.england[0], spec)} → {_fmt(d.england[-1], spec)}")
+    table = Table(title="Fitted curves (t in months since publication)", title_justify="left")
+    for col in ("model", "parameters", "R²", "t50", "t80", "note"):
+        table.add_column(col)
+    for f in d.fits:
+        note = ("did not converge: " + f.message) if not f.converged else ("a parameter at its bound" if f.at_bound else "")
+        table.add_row(f.model, ", ".join(f"{k}={v:.3g}" for k, v in f.params.items()), _fmt(f.r2, ".3f"),
+                      _fmt(f.t50, ".1f"), _fmt(f.t80, ".1f"), note)
+    out.print(table)
+    out.print(f"Observed: 50% first reached at month {_fmt(d.t50_empirical, '.0f')}, "
+              f"80% at month {_fmt(d.t80_empirical, '.0f')}.")
+    behind = sorted((o for o in d.organisations if o.lag50 is not None), key=lambda o: -o.lag50)[:10]
+    if behind:
+        table = Table(title=f"Furthest behind England ({d.level}, months at 50%)", title_justify="left")
+        table.add_column("organisation", max_width=38, no_wrap=True, overflow="ellipsis")
+        for col in ("code", "latest", "lag at 50%", "lag at 80%"):
+            table.add_column(col)
+        for o in behind:
+            table.add_row(o.name or "", o.org, _fmt(o.latest, spec), _fmt(o.lag50, "+.1f"), _fmt(o.lag80, "+.1f"))
+        out.print(table)
+    never = [o for o in d.organisations if o.t50 is None]
+    if never:
+        out.print(f"{len(never)} organisations have not reached 50% yet.")
+    for note in d.notes:
+        out.print(f"[dim]{note}[/]")
+
+
+# --- funnel on any table ---------------------------------------------------------------------
+
+
+@app.command()
+def funnel(
+    file: Annotated[Path, typer.Argument(help="CSV with area,numerator,denominator (or area,observed,expected).")],
+    kind: Annotated[str, typer.Option("--type", help="proportion, rate or ratio.")] = "proportion",
+    multiplier: Annotated[float, typer.Option("--multiplier", help="Scale rates for output (e.g. 1000).")] = 1.0,
+    as_json: JsonOption = False,
+) -> None:
+    """Funnel-plot limits and flags for any table, as Fingertips computes them, plus overdispersion."""
+    from .services.funnel_file import funnel_from_csv
+
+    with _errors():
+        if kind not in ("proportion", "rate", "ratio"):
+            raise UptakeError(f"--type {kind!r}: expected proportion, rate or ratio")
+        result = funnel_from_csv(file, kind, multiplier=multiplier)
+    if as_json:
+        od = result.result.overdispersion
+        _print_json({"kind": kind, "target": result.result.target, "phi": od.phi, "tau2": od.tau2,
+                     "overdispersion_p_value": od.p_value,
+                     "areas": [{k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                                for k, v in zip(result.header, r)} for r in result.rows()]})
+        return
+    result.write_csv(sys.stdout)

@@ -1,0 +1,297 @@
+"""The scorecard as plain Python: one TA (or measure) across every organisation of a level in a
+month, with England, percentiles, deciles and funnel-plot flags; and one organisation's profile
+across every TA. Used by the CLI now and by the portal, API and reports."""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import asdict, dataclass, field
+from datetime import date
+
+import numpy as np
+import pyarrow as pa
+
+from ..catalogue.measures import Measure
+from ..engine.hierarchy import ENGLAND, ENGLAND_CODE
+from ..errors import UptakeError
+from .analysis import Analysis, check_level
+from .funnels import FunnelSummary, funnel_for
+
+DEFAULT_MIN_ITEMS = 5
+# Observed figures hidden for a suppressed row: everything computed from dispensing.
+SUPPRESSIBLE = ("items", "quantity", "cost", "patients", "ddd", "numerator", "value", "index", "per_1000",
+                "per_100_eligible", "items_per_1000", "ddd_per_100k", "percentile", "flag_95", "flag_998",
+                "flag_998_od")
+HEADLINE_LABEL = {
+    "index": "uptake index (patients treated ÷ expected)",
+    "per_1000": "patients treated per 1,000 registered",
+    "items_per_1000": "items per 1,000 registered",
+    "proportion": "share",
+    "none": "nothing: its products are issued in hospitals, not in primary-care prescribing",
+}
+
+
+@dataclass
+class ScoreRow:
+    level: str
+    org: str
+    name: str | None
+    month: str
+    value: float | None
+    percentile: float | None
+    flag_95: str | None = None
+    flag_998: str | None = None
+    flag_998_od: str | None = None
+    items: float | None = None
+    quantity: float | None = None
+    cost: float | None = None
+    patients: float | None = None
+    ddd: float | None = None
+    registered_all: float | None = None
+    registered: float | None = None
+    eligible: float | None = None
+    expected: float | None = None
+    index: float | None = None
+    per_1000: float | None = None
+    per_100_eligible: float | None = None
+    items_per_1000: float | None = None
+    ddd_per_100k: float | None = None
+    numerator: float | None = None
+    denominator: float | None = None
+    suppressed: bool = False
+
+
+@dataclass
+class Scorecard:
+    subject: str  # a TA id or a measure id
+    title: str
+    kind: str  # 'ta' or 'measure'
+    level: str
+    month: str
+    headline: str
+    headline_label: str
+    direction: str
+    membership: str
+    engine: str
+    min_items: int
+    england: ScoreRow | None
+    rows: list[ScoreRow] = field(default_factory=list)
+    deciles: dict[str, float] = field(default_factory=dict)
+    funnel: FunnelSummary | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def suppressed(self) -> int:
+        return sum(r.suppressed for r in self.rows)
+
+
+def _clean(v):
+    if v is None:
+        return None
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if isinstance(v, date):
+        return v.strftime("%Y-%m")
+    return v
+
+
+def _rows(table: pa.Table) -> list[dict]:
+    return [{k: _clean(v) for k, v in r.items()} for r in table.to_pylist()]
+
+
+def _suppress(row: ScoreRow, count: float | None, min_items: int) -> ScoreRow:
+    if count is not None and 0 < count < min_items:
+        for name in SUPPRESSIBLE:
+            setattr(row, name, None)
+        row.suppressed = True
+    return row
+
+
+def _deciles(values: list[float | None]) -> dict[str, float]:
+    v = np.array([x for x in values if x is not None], dtype=float)
+    if v.size == 0:
+        return {}
+    return {f"p{k}": float(np.quantile(v, k / 100)) for k in range(10, 100, 10)}
+
+
+def _ta_notes(ta, headline: str) -> list[str]:
+    notes = []
+    if not any(p.setting in ("primary", "both") for p in ta.products):
+        notes.append(f"{ta.id}'s products are issued in hospitals: primary-care prescribing does not show its "
+                     "uptake, and secondary-care data (SCMD) is not in the scorecard yet.")
+    if headline not in ("index", "none"):
+        notes.append("No sourced eligible fraction and expected share in the catalogue for "
+                     f"{ta.id}: ranked on {HEADLINE_LABEL[headline]}, not on an uptake index.")
+    if not ta.verified:
+        notes.append(f"The catalogue entry for {ta.id} is not fully verified (see `uptake catalogue show {ta.id}`).")
+    return notes
+
+
+def scorecard(an: Analysis, subject: str, level: str = "icb", month: str | None = None,
+              min_items: int = DEFAULT_MIN_ITEMS) -> Scorecard:
+    """Every organisation of `level` for one TA or measure in one month (default: the latest)."""
+    check_level(level)
+    when = an.month(month)
+    item = an.find(subject)
+    names = an.names()
+    if isinstance(item, Measure):
+        table = an.measure_table([item.id], [when], (level,))
+        rows = _rows(table)
+        headline, direction, title, kind = "proportion", item.direction, item.title, "measure"
+        notes = [f"Counts {item.unit} in the numerator and the denominator."]
+    else:
+        table = an.ta_table([item.id], [when], (level,))
+        rows = _rows(table)
+        headline = rows[0]["headline"] if rows else "per_1000"
+        direction, title, kind = "higher", item.title, "ta"
+        notes = _ta_notes(item, headline)
+    eng_raw = next((r for r in rows if r["level"] == ENGLAND), None)
+    org_raw = sorted((r for r in rows if r["level"] == level), key=lambda r: r["org"])
+    funnel = funnel_for(headline, org_raw)
+    out_rows = []
+    for i, r in enumerate(org_raw):
+        row = _score_row(r, names)
+        if funnel is not None:
+            row.flag_95, row.flag_998, row.flag_998_od = funnel.flags(i)
+        out_rows.append(row)
+    out_rows.sort(key=lambda r: (r.value is None, -(r.value or 0.0)))
+    card = Scorecard(
+        subject=item.id, title=title, kind=kind, level=level, month=f"{when:%Y-%m}", headline=headline,
+        headline_label=HEADLINE_LABEL[headline], direction=direction, membership=an.membership,
+        engine=an.engine_name, min_items=min_items,
+        england=_score_row(eng_raw, names) if eng_raw else None, rows=out_rows,
+        deciles=_deciles([r.get("value") for r in org_raw]),
+        funnel=funnel.summary if funnel is not None else None, notes=notes)
+    return suppressed(card, min_items)
+
+
+def suppressed(card: Scorecard, min_items: int) -> Scorecard:
+    """A copy of the scorecard with the observed figures of every organisation with 1 to
+    `min_items` − 1 items (numerator, for a measure) hidden and marked. England is never hidden.
+    Statistics (England, deciles, funnel) are computed before suppression."""
+    out = copy.deepcopy(card)
+    out.min_items = min_items
+    for row in out.rows:
+        _suppress(row, row.items if card.kind == "ta" else row.numerator, min_items)
+    return out
+
+
+def _score_row(r: dict, names: dict) -> ScoreRow:
+    fields = {k: r.get(k) for k in ScoreRow.__dataclass_fields__ if k in r and k != "suppressed"}
+    fields["name"] = names.get((r["level"], r["org"]))
+    return ScoreRow(**fields)
+
+
+# --- one organisation's profile ----------------------------------------------------------------
+
+
+@dataclass
+class ProfileRow:
+    ta: str
+    title: str
+    area: str
+    headline: str
+    value: float | None
+    england_value: float | None
+    percentile: float | None
+    flag_998_od: str | None
+    items: float | None
+    patients: float | None
+    expected: float | None
+    index: float | None
+    trend: list[float | None]  # the headline value for the last 12 months, oldest first
+    suppressed: bool = False
+
+
+@dataclass
+class Profile:
+    org: str
+    name: str | None
+    level: str
+    month: str
+    parent: dict | None
+    children_level: str | None
+    membership: str
+    engine: str
+    rows: list[ProfileRow] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+CHILD_LEVEL = {"region": "icb", "icb": "sub_icb", "sub_icb": "pcn", "pcn": "practice", "england": "region"}
+
+
+def profile(an: Analysis, org: str, month: str | None = None, min_items: int = DEFAULT_MIN_ITEMS,
+            trend_months: int = 12) -> Profile:
+    """One organisation against England and its peers for every catalogue TA."""
+    code = org.strip().upper()
+    level = an.org_level(code)
+    when = an.month(month)
+    months = [m for m in an.months() if m <= when][-trend_months:]
+    tas = [t.id for t in an.catalogue.technology_appraisals]
+    table = an.ta_table(tas, months, (level,))
+    rows = _rows(table)
+    mine = [r for r in rows if r["level"] == level and r["org"] == code]
+    if not mine and level != ENGLAND:
+        raise UptakeError(f"{code} ({level}) has no prescribing or registered patients in "
+                          f"{months[0]:%Y-%m}–{when:%Y-%m}")
+    now = f"{when:%Y-%m}"
+    # funnel flags need the whole level in the month
+    flags: dict[str, str | None] = {}
+    for ta in tas:
+        peers = sorted((r for r in rows if r["ta"] == ta and r["month"] == now and r["level"] == level),
+                       key=lambda r: r["org"])
+        if not peers or level == ENGLAND:
+            continue
+        f = funnel_for(peers[0]["headline"], peers)
+        if f is not None:
+            idx = [r["org"] for r in peers].index(code) if code in [r["org"] for r in peers] else None
+            if idx is not None:
+                flags[ta] = f.flags(idx)[2]
+    by_ta: dict[str, list[dict]] = {}
+    for r in mine if level != ENGLAND else [r for r in rows if r["level"] == ENGLAND]:
+        by_ta.setdefault(r["ta"], []).append(r)
+    out = []
+    for ta in an.catalogue.technology_appraisals:
+        series = sorted(by_ta.get(ta.id, []), key=lambda r: r["month"])
+        latest = next((r for r in series if r["month"] == now), None)
+        if latest is None:
+            continue
+        row = ProfileRow(ta=ta.id, title=ta.title, area=ta.clinical_area, headline=latest["headline"],
+                         value=latest["value"], england_value=latest["england_value"],
+                         percentile=latest.get("percentile"), flag_998_od=flags.get(ta.id),
+                         items=latest["items"], patients=latest["patients"], expected=latest["expected"],
+                         index=latest["index"], trend=[r["value"] for r in series])
+        if latest["items"] is not None and 0 < latest["items"] < min_items:
+            row.value = row.percentile = row.items = row.patients = row.index = row.flag_998_od = None
+            row.trend = []
+            row.suppressed = True
+        out.append(row)
+    names = an.names()
+    parent = _parent(an, code, level, when)
+    return Profile(org=code, name=names.get((level, code)), level=level, month=now, parent=parent,
+                   children_level=CHILD_LEVEL.get(level), membership=an.membership, engine=an.engine_name,
+                   rows=out)
+
+
+def _parent(an: Analysis, code: str, level: str, when: date) -> dict | None:
+    from ..engine.hierarchy import memberships
+
+    if level in (ENGLAND, "region") or "org_relations" not in an.datasets:
+        return {"level": ENGLAND, "org": ENGLAND_CODE, "name": "England"} if level == "region" else None
+    inp = an.inputs([when], tas=[])
+    m = memberships(inp.relations, inp.months, current=an.current_orgs)
+    up = {"practice": "pcn", "pcn": "sub_icb", "sub_icb": "icb", "icb": "region"}[level]
+    got = an.engine.execute(m.filter((m.child == code) & (m.child_type == level) & (m.parent_type == up)))
+    if got.num_rows == 0 and level == "practice":
+        up = "sub_icb"
+        got = an.engine.execute(m.filter((m.child == code) & (m.child_type == level) & (m.parent_type == up)))
+    if got.num_rows == 0:
+        return None
+    parent = got.column("parent")[0].as_py()
+    return {"level": up, "org": parent, "name": an.names().get((up, parent))}
