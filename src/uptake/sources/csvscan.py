@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..errors import InputError
 from .base import Header, open_text
@@ -82,12 +83,43 @@ def scan(
     table: str = "raw",
     what: dict[str, str] | None = None,
     nulls: Sequence[str] = ("",),
+    trim: Sequence[str] = (),
 ) -> int:
     """Parse `header.path` into table `table` holding the columns `select` (actual names).
 
     `types` maps actual column names to DuckDB types (others are VARCHAR). `what` says in
-    words what a column holds, for error messages. Returns the number of rows.
+    words what a column holds, for error messages. Columns in `trim` (text) are stored with
+    surrounding spaces removed, so that checks and the reader's result need not trim every
+    value again. Returns the number of rows.
     """
+    _parse(con, header, types, select, table, what, nulls, trim, arrow=False)
+    return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def scan_arrow(
+    con: duckdb.DuckDBPyConnection,
+    header: Header,
+    types: dict[str, str],
+    select: Sequence[str],
+    table: str = "raw",
+    what: dict[str, str] | None = None,
+    nulls: Sequence[str] = ("",),
+    trim: Sequence[str] = (),
+) -> pa.Table:
+    """`scan`, making the same checks, but returning the rows as an Arrow table, which is
+    also registered on `con` under the name `table` for the checks that follow.
+
+    For a reader whose result is the parsed columns (little changed), this saves copying
+    every row into a DuckDB table and out again: the parse writes the Arrow buffers that
+    the result, and the Parquet written from it, use."""
+    result = _parse(con, header, types, select, table, what, nulls, trim, arrow=True)
+    assert result is not None
+    return result
+
+
+def _parse(con: duckdb.DuckDBPyConnection, header: Header, types: dict[str, str], select: Sequence[str],
+           table: str, what: dict[str, str] | None, nulls: Sequence[str], trim: Sequence[str],
+           arrow: bool) -> pa.Table | None:
     # Whole-number columns are parsed as DOUBLE and checked below: DuckDB's cast to BIGINT
     # would silently round "2.5" to 3.
     whole = [f for f in header.fields if types.get(f) == "BIGINT"]
@@ -95,22 +127,28 @@ def scan(
     if len(columns) != len(header.fields):
         dupes = sorted({f for f in header.fields if header.fields.count(f) > 1})
         raise InputError(header.path, f"repeated column name(s) {', '.join(dupes)}; expected unique names", line=1)
-    projection = ", ".join(quote_ident(c) for c in select)
+    projection = ", ".join(f"trim({quote_ident(c)}) AS {quote_ident(c)}" if c in trim else quote_ident(c)
+                           for c in select)
     path = str(header.path).replace("'", "''")
     delim = header.delimiter.replace("'", "''")
-    sql = (
-        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {projection} FROM read_csv('{path}', "
+    query = (
+        f"SELECT {projection} FROM read_csv('{path}', "
         f"header = true, auto_detect = false, delim = '{delim}', quote = '\"', escape = '\"', "
         f"columns = {columns!r}, store_rejects = true, rejects_table = 'rejects_{table}', "
         f"rejects_scan = 'rejects_scan_{table}', compression = '{'gzip' if header.gzipped else 'none'}', "
         f"null_padding = false, strict_mode = true, nullstr = {list(nulls)!r})"
     )
+    result = None
     # DuckDB checks the encoding only of the columns it keeps; the whole file is checked here,
     # alongside the parse, so that text that is not UTF-8 anywhere is refused with its line.
     with ThreadPoolExecutor(1) as pool:
         encoding = pool.submit(find_invalid_utf8, header)
         try:
-            con.execute(sql)
+            if arrow:
+                result = query_arrow(con, query)
+                con.register(table, result)
+            else:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {query}")
         except duckdb.Error as exc:
             raise _translate(header, exc) from None
         if (problem := encoding.result()) is not None:
@@ -131,41 +169,74 @@ def scan(
             described = (what or {}).get(column, "a whole number")
             raise InputError(header.path, f"{bad[0][0]!r} is not a whole number; expected {described}",
                              line=hit.line if hit else None, column=column)
-    return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    return result
+
+
+def _open_bytes(header: Header):
+    return gzip.open(header.path, "rb") if header.gzipped else open(header.path, "rb")
 
 
 def find_invalid_utf8(header: Header, chunk: int = 1 << 24) -> InputError | None:
     """The first place where the file's bytes are not UTF-8, as an InputError naming the line
-    and column, or None. Reads the (decompressed) file once, in large blocks."""
+    and column, or None. Reads the (decompressed) file once, in large blocks.
+
+    A block of ASCII bytes (almost every block of a real file) is valid UTF-8 by itself, and
+    `bytes.isascii` tells so at memory speed; only other blocks go through the decoder. Lines
+    are counted only once a bad byte has been found (`_utf8_error`)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
-    lines_before = 0
-    tail = b""
+    offset = 0  # bytes of the file before `block`
     try:
-        with (gzip.open(header.path, "rb") if header.gzipped else open(header.path, "rb")) as f:
-            while block := f.read(chunk):
+        with _open_bytes(header) as f:
+            while True:
+                block = f.read(chunk)
+                pending = decoder.getstate()[0]  # the start of a character split between blocks
+                if block and block.isascii() and not pending:
+                    offset += len(block)
+                    continue
                 try:
-                    decoder.decode(block)
+                    decoder.decode(block, final=not block)
                 except UnicodeDecodeError as exc:
-                    data = tail + block
-                    pos = len(tail) + exc.start
-                    line_start = data.rfind(b"\n", 0, pos) + 1
-                    line_end = data.find(b"\n", pos)
-                    text = data[line_start: line_end if line_end >= 0 else len(data)].decode("latin-1")
-                    line = lines_before + block.count(b"\n", 0, exc.start) + 1
-                    column = None
-                    try:
-                        fields = next(csv.reader([text], delimiter=header.delimiter))
-                        bad = next(i for i, v in enumerate(fields) if any(ord(ch) > 127 for ch in v))
-                        column = header.fields[bad] if bad < len(header.fields) else None
-                    except (StopIteration, csv.Error):
-                        pass
-                    return InputError(header.path, "text is not UTF-8; expected a UTF-8 encoded file "
-                                      "(re-save it as UTF-8)", line=line, column=column)
-                lines_before += block.count(b"\n")
-                tail = block[block.rfind(b"\n") + 1:]
+                    return _utf8_error(header, offset - len(pending) + exc.start)
+                if not block:
+                    return None
+                offset += len(block)
     except (EOFError, OSError, zlib.error):
         return None  # a damaged gzip is reported by the parse, with its own message
-    return None
+
+
+def _utf8_error(header: Header, position: int, chunk: int = 1 << 24) -> InputError:
+    """The error for a byte that is not UTF-8 at `position` of the (decompressed) file: re-reads
+    the file up to that line to count lines and name the column."""
+    lines = 0  # newlines before the line holding `position`
+    start = b""  # that line, from its beginning up to `position`
+    with _open_bytes(header) as f:
+        offset = 0
+        while offset < position and (block := f.read(min(chunk, position - offset))):
+            offset += len(block)
+            lines += block.count(b"\n")
+            newline = block.rfind(b"\n")
+            start = block[newline + 1:] if newline >= 0 else start + block
+        text = (start + f.readline()).rstrip(b"\r\n")
+    column = None
+    try:
+        fields = next(csv.reader([text.decode("latin-1")], delimiter=header.delimiter))
+        encoded = [v.encode("latin-1") for v in fields]
+        bad = next((i for i, v in enumerate(encoded) if not _is_utf8(v)), None)
+        if bad is None:  # the bad byte ends a field whose character continues in the next
+            bad = next(i for i, v in enumerate(encoded) if not v.isascii())
+        column = header.fields[bad] if bad < len(header.fields) else None
+    except (StopIteration, csv.Error):
+        pass
+    return InputError(header.path, "text is not UTF-8; expected a UTF-8 encoded file (re-save it as UTF-8)",
+                      line=lines + 1, column=column)
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _reject_message(kind: str, column: str, message: str, csv_line: str, types: dict[str, str],
@@ -271,6 +342,23 @@ def month_lookup(con: duckdb.DuckDBPyConnection, table: str, column: str, name: 
     return name
 
 
+def month_dates(con: duckdb.DuckDBPyConnection, texts: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """The first day of the month each text names (texts already passed by `check_months`),
+    converting each distinct text once: a monthly file has one."""
+    distinct = pc.unique(texts)
+    con.execute("SELECT 1").fetchall()  # finish any result a check left open with fetchone()
+    con.register("__month_texts", pa.table({"text": distinct}))
+    try:
+        lookup = query_arrow(con, f"SELECT text, {MONTH_SQL.format(c='CAST(text AS VARCHAR)')} AS month "
+                                  "FROM __month_texts")
+    finally:
+        con.unregister("__month_texts")
+    months = lookup.column("month").combine_chunks()
+    if len(texts) and lookup.num_rows == 1 and texts.null_count == 0:
+        return pa.repeat(months[0], len(texts))
+    return pc.take(months, pc.index_in(texts, value_set=lookup.column("text").combine_chunks()))
+
+
 def valid_month_text(value: str) -> bool:
     m = MONTH_RE.match(value.strip())
     if not m:
@@ -280,18 +368,21 @@ def valid_month_text(value: str) -> bool:
 
 
 def check_months(con: duckdb.DuckDBPyConnection, header: Header, table: str, column: str, what: str = "month") -> None:
-    """Refuse the file if any value of `column` is not a month in an accepted format."""
+    """Refuse the file if any value of `column` is not a month in an accepted format.
+
+    The pattern is matched against each distinct value (a monthly file has one), not each row."""
     col = quote_ident(column)
     bad = con.execute(
-        f"SELECT {col} FROM {table} WHERE {col} IS NULL OR NOT regexp_full_match(trim(CAST({col} AS VARCHAR)), "
-        r"'(\d{4}[-_/]?(0[1-9]|1[0-2])(-01)?)|(01/(0[1-9]|1[0-2])/\d{4})') LIMIT 1"
+        f"SELECT v FROM (SELECT DISTINCT {col} AS v FROM {table}) WHERE v IS NULL OR NOT regexp_full_match("
+        r"trim(CAST(v AS VARCHAR)), '(\d{4}[-_/]?(0[1-9]|1[0-2])(-01)?)|(01/(0[1-9]|1[0-2])/\d{4})') LIMIT 1"
     ).fetchone()
     if bad is None:
         return
     hit = locate(header, lambda r: not valid_month_text(r.get(column, "")))
+    value = hit.row.get(column, "") if hit else (bad[0] or "")  # the value on the line named
     raise InputError(
         header.path,
-        f"{(bad[0] or '')!r} is not a {what}; expected {MONTH_FORMATS}",
+        f"{value!r} is not a {what}; expected {MONTH_FORMATS}",
         line=hit.line if hit else None,
         column=column,
     )
@@ -310,12 +401,31 @@ def check_not_negative(con: duckdb.DuckDBPyConnection, header: Header, table: st
                          line=hit.line if hit else None, column=column)
 
 
+def check_present(con: duckdb.DuckDBPyConnection, header: Header, table: str, columns: Sequence[str],
+                  what: dict[str, str] | None = None, nulls: Sequence[str] = ("",)) -> None:
+    """Refuse missing values (empty, or written as one of `nulls`) in columns the dataset
+    requires in every row."""
+    for column in columns:
+        col = quote_ident(column)
+        if con.execute(f"SELECT count(*) FROM {table} WHERE {col} IS NULL").fetchone()[0] == 0:
+            continue
+        missing = {n.strip() for n in nulls}
+        hit = locate(header, lambda r, c=column: (r.get(c) or "").strip() in missing)
+        described = (what or {}).get(column, "a value in every row")
+        raise InputError(header.path, f"blank value; expected {described}", line=hit.line if hit else None,
+                         column=column)
+
+
 def check_required(con: duckdb.DuckDBPyConnection, header: Header, table: str, columns: Sequence[str]) -> None:
-    """Refuse blank values in columns that identify a row (one pass over all of them)."""
-    blank = [f"{quote_ident(c)} IS NULL OR ({quote_ident(c)}[1] = ' ' AND trim({quote_ident(c)}) = '')"
-             for c in columns]
-    counts = con.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE {b})" for b in blank) + f" FROM {table}").fetchone()
-    for column, n in zip(columns, counts):
+    """Refuse blank values (missing, empty or only spaces) in columns that identify a row.
+
+    A blank value sorts before '!' (it is empty or starts with a space), so each column's
+    test is a range that DuckDB answers from its per-block minimum and maximum, without
+    reading a value, whenever no value in a block comes near it; only such values are trimmed."""
+    for column in columns:
+        c = quote_ident(column)
+        n = con.execute(f"SELECT count(*) FROM {table} WHERE {c} IS NULL OR ({c} < '!' AND trim({c}) = '')"
+                        ).fetchone()[0]
         if n:
             hit = locate(header, lambda r, c=column: not (r.get(c) or "").strip())
             raise InputError(header.path, "blank value; expected a code in every row",

@@ -5,22 +5,26 @@ by OpenPrescribing's API and ePACT2."""
 from __future__ import annotations
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..errors import InputError
+from ..schemas import DATASETS
 from .base import Header, register
 from .csvscan import (
     check_duplicates,
     check_months,
     check_not_negative,
+    check_present,
     check_required,
     connect,
     locate,
-    month_lookup,
+    month_dates,
     month_sql,
     query_arrow,
     quote_ident,
     resolve_columns,
     scan,
+    scan_arrow,
 )
 
 EPD_COLUMNS = ["YEAR_MONTH", "PRACTICE_CODE", "BNF_CODE", "QUANTITY", "ITEMS", "TOTAL_QUANTITY", "NIC", "ACTUAL_COST"]
@@ -51,11 +55,20 @@ def _read_practice_level(header: Header, nulls: tuple[str, ...] = ("",)) -> pa.T
             cols |= resolve_columns(header, [optional])
     types = {cols[k]: v for k, v in EPD_TYPES.items() if k in cols}
     con = connect()
-    scan(con, header, types, list(cols.values()), what={cols[k]: v for k, v in EPD_WHAT.items() if k in cols},
-         nulls=nulls)
+    # The parsed columns are the result, little changed, so they are parsed straight into Arrow
+    # (registered as "raw" for the checks), and the codes are trimmed as they are parsed.
+    raw = scan_arrow(con, header, types, list(cols.values()),
+                     what={cols[k]: v for k, v in EPD_WHAT.items() if k in cols},
+                     nulls=nulls, trim=[cols["PRACTICE_CODE"], cols["BNF_CODE"]])
     c = {k: quote_ident(v) for k, v in cols.items()}
-    check_months(con, header, "raw", cols["YEAR_MONTH"])
+    # Months are checked once per distinct value (a monthly file has one).
+    con.execute("SELECT 1").fetchall()  # nothing left open before registering
+    con.register("raw_months", pa.table({cols["YEAR_MONTH"]: pc.unique(raw.column(cols["YEAR_MONTH"]))}))
+    check_months(con, header, "raw_months", cols["YEAR_MONTH"])
     check_required(con, header, "raw", [cols["PRACTICE_CODE"], cols["BNF_CODE"]])
+    # The dataset requires these in every row (quantity per item, when missing, is derived).
+    check_present(con, header, "raw", [cols["ITEMS"], cols["TOTAL_QUANTITY"]],
+                  {cols[k]: EPD_WHAT[k] for k in ("ITEMS", "TOTAL_QUANTITY")}, nulls)
     counts = [cols[k] for k in ("ITEMS", "QUANTITY", "TOTAL_QUANTITY") if k in cols]
     check_not_negative(con, header, "raw", counts,
                        {cols[k]: v.replace(", a", " (zero or more), a") for k, v in EPD_WHAT.items() if k in cols})
@@ -69,18 +82,25 @@ def _read_practice_level(header: Header, nulls: tuple[str, ...] = ("",)) -> pa.T
 
     check_duplicates(
         con, header, "raw",
-        {"month": f"trim({c['YEAR_MONTH']})", "practice": f"trim({c['PRACTICE_CODE']})",
-         "bnf_code": f"trim({c['BNF_CODE']})", "quantity": f"coalesce({quantity}, 0)"},
+        {"month": f"trim({c['YEAR_MONTH']})", "practice": c["PRACTICE_CODE"],
+         "bnf_code": c["BNF_CODE"], "quantity": f"coalesce({quantity}, 0)"},
         lambda r: (r[cols["YEAR_MONTH"]].strip(), r[cols["PRACTICE_CODE"]].strip(), r[cols["BNF_CODE"]].strip(),
                    raw_quantity(r)),
     )
-    months = month_lookup(con, "raw", cols["YEAR_MONTH"])
-    return query_arrow(con,
-        f"""SELECT m.month AS month, trim({c['PRACTICE_CODE']}) AS practice,
-                   trim({c['BNF_CODE']}) AS bnf_code, {c['ITEMS']} AS items, coalesce({quantity}, 0) AS quantity,
-                   {c['TOTAL_QUANTITY']} AS total_quantity, {c.get('NIC', 'NULL')} AS nic,
-                   {c.get('ACTUAL_COST', 'NULL')} AS actual_cost
-            FROM raw JOIN {months} AS m ON raw.{c['YEAR_MONTH']} = m.text""")
+    column = lambda name: raw.column(cols[name])  # noqa: E731
+    items = column("ITEMS")
+    if "QUANTITY" in cols:
+        per_item = column("QUANTITY")
+    else:  # TOTAL_QUANTITY / nullif(ITEMS, 0), as in the key above
+        per_item = pc.divide(column("TOTAL_QUANTITY"), pc.if_else(pc.equal(items, 0), pa.scalar(None, pa.float64()), items))
+    absent = pa.nulls(raw.num_rows, pa.float64())
+    # Named columns, nullable: `read_file` casts them to the dataset's schema, which refuses a
+    # null where the schema has none.
+    return pa.Table.from_arrays(
+        [month_dates(con, column("YEAR_MONTH")), column("PRACTICE_CODE"), column("BNF_CODE"),
+         pc.cast(items, pa.int64()), pc.fill_null(per_item, 0.0), column("TOTAL_QUANTITY"),
+         column("NIC") if "NIC" in cols else absent, column("ACTUAL_COST") if "ACTUAL_COST" in cols else absent],
+        names=DATASETS["prescribing"].schema.names)
 
 
 def read_epd(header: Header) -> pa.Table:

@@ -34,6 +34,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from ..errors import UptakeError
 from ..schemas import DATASETS, Dataset
@@ -41,6 +42,9 @@ from ..sources import ReadResult, read_file
 
 STATE_VERSION = 1
 CRASH_ENV = "UPTAKE_TEST_CRASH_AT"  # test hook: die (SIGKILL) at a named point of a load
+# Rows per Parquet row group: DuckDB's own default, so that queries over the warehouse split
+# and skip a file's rows as they would in a file DuckDB wrote.
+ROW_GROUP_ROWS = 122_880
 
 
 def _crash_point(name: str) -> None:
@@ -56,11 +60,22 @@ def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
     return h.hexdigest()
 
 
-def partition_value(ds: Dataset, table: pa.Table) -> pa.Array:
-    col = table.column(ds.partition)
-    if ds.monthly:
-        return pc.strftime(col, format="%Y-%m")
-    return pc.cast(col, pa.string())
+def partitions(ds: Dataset, table: pa.Table) -> list[tuple[str, list, int]]:
+    """The partitions a table covers, sorted by name: (name, values of the partition column, rows).
+
+    Works on the distinct values only (a monthly file has one or a few): naming every row
+    (strftime over millions of dates) would cost seconds. Rows whose partition
+    value is null belong to no partition.
+    """
+    counts = pc.value_counts(table.column(ds.partition))
+    values = counts.field("values")
+    names = (pc.strftime(values, format="%Y-%m") if ds.monthly else pc.cast(values, pa.string())).to_pylist()
+    found: dict[str, tuple[list, int]] = {}
+    for name, value, n in zip(names, values.to_pylist(), counts.field("counts").to_pylist()):
+        if name is not None:
+            keys, total = found.get(name, ([], 0))
+            found[name] = ([*keys, value], total + n)
+    return [(name, *found[name]) for name in sorted(found)]
 
 
 @dataclass
@@ -188,31 +203,26 @@ class Warehouse:
     def _write_partitions(self, state: dict, result: ReadResult, load_id: str) -> tuple[dict, dict[str, list[str]]]:
         new_state = json.loads(json.dumps(state))
         replaced: dict[str, list[str]] = {}
-        con = duckdb.connect()
-        try:
-            for name, table in result.tables.items():
-                ds = DATASETS[name]
-                parts = partition_value(ds, table)
-                table = table.append_column("__part", parts)
-                con.register("incoming", table)
-                values = sorted(v for v in pc.unique(parts).to_pylist() if v is not None)
-                entries = new_state["datasets"].setdefault(name, {})
-                columns = ", ".join(f'"{c}"' for c in ds.schema.names)
-                for value in values:
-                    rel_dir = Path("data") / name / value
-                    (self.root / rel_dir).mkdir(parents=True, exist_ok=True)
-                    rel = rel_dir / f"{load_id}.parquet"
-                    target = str(self.root / rel).replace("'", "''")
-                    escaped = value.replace("'", "''")
-                    con.execute(f"COPY (SELECT {columns} FROM incoming WHERE __part = '{escaped}') TO '{target}' "
-                                "(FORMAT parquet, COMPRESSION zstd)")
-                    n = pa.compute.sum(pc.equal(parts, value)).as_py()
-                    entries[value] = {"files": [str(rel)], "rows": n, "load": load_id}
-                    _crash_point("mid-write")
-                con.unregister("incoming")
-                replaced[name] = values
-        finally:
-            con.close()
+        for name, table in result.tables.items():
+            ds = DATASETS[name]
+            covered = partitions(ds, table)
+            column = table.column(ds.partition)
+            whole = len(covered) == 1 and column.null_count == 0
+            # Every column written as optional, as DuckDB writes them: files of every load read alike.
+            schema = pa.schema([f.with_nullable(True) for f in ds.schema])
+            entries = new_state["datasets"].setdefault(name, {})
+            for value, keys, n in covered:
+                rel_dir = Path("data") / name / value
+                (self.root / rel_dir).mkdir(parents=True, exist_ok=True)
+                rel = rel_dir / f"{load_id}.parquet"
+                # One partition (the usual monthly file) is the whole table; otherwise the rows
+                # whose partition column holds one of this partition's values.
+                part = table if whole else table.filter(pc.is_in(column, value_set=pa.array(keys, column.type)))
+                pq.write_table(part.select(ds.schema.names).cast(schema), self.root / rel,
+                               compression="zstd", row_group_size=ROW_GROUP_ROWS)
+                entries[value] = {"files": [str(rel)], "rows": n, "load": load_id}
+                _crash_point("mid-write")
+            replaced[name] = [value for value, _, _ in covered]
         return new_state, replaced
 
     def _sweep(self, state: dict) -> None:
