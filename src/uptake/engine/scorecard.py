@@ -139,11 +139,11 @@ def _denominators_org(inp: Inputs) -> ibis.Table | None:
         po = po.anti_join(covered, "month")
     sizes = po.group_by([po.month, po.org_type, po.org_code]).aggregate(
         registered_all=po.list_size.max().cast("float64"))
-    per_ta = sizes.cross_join(inp.population.select("ta", "banded"))
+    # These files carry all-age list sizes only: a TA's age band cannot be applied to them.
+    per_ta = sizes.cross_join(inp.population.select("ta"))
     return per_ta.select(
         "month", base_type=_.org_type, base=_.org_code, ta=_.ta,
-        registered_all=_.registered_all,
-        registered=ibis.ifelse(_.banded, ibis.null("float64"), _.registered_all),
+        registered_all=_.registered_all, registered=_.registered_all,
         eligible=ibis.null("float64"), expected=ibis.null("float64"))
 
 
@@ -226,8 +226,14 @@ def with_metrics(t: ibis.Table, inp: Inputs) -> ibis.Table:
         items_per_1000=_ratio(m["items"], m.registered_all, 1000.0),
         ddd_per_100k=_ratio(m.ddd, m.registered_all, 100000.0),
     )
+    # The index needs an expected use; where the data hold none for the month (no QOF registers
+    # loaded), the TA is ranked on patients per 1,000 registered instead, and says so.
     pop = inp.population.select("ta", "headline")
-    m = m.join(pop, "ta")
+    exp = m.filter(m.level == ENGLAND).select("ta", "month", england_expected=_.expected)
+    m = m.join(pop, "ta").left_join(exp, ["ta", "month"]).drop("ta_right", "month_right")
+    no_expected = m.england_expected.isnull() | (m.england_expected <= 0)
+    m = m.mutate(headline=ibis.ifelse((m.headline == "index") & no_expected, "per_1000", m.headline)).drop(
+        "england_expected")
     m = m.mutate(value=ibis.cases((m.headline == "index", m.index), (m.headline == "per_1000", m.per_1000),
                                   (m.headline == "items_per_1000", m.items_per_1000), else_=ibis.null("float64")))
     return _benchmarked(m.drop("days"), "ta", england_index="index", england_per_1000="per_1000")

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from ..catalogue.measures import Measure
 from ..engine.hierarchy import ENGLAND, ENGLAND_CODE
+from ..engine.prepare import headline as catalogue_headline
 from ..errors import UptakeError
 from .analysis import Analysis, check_level
 from .funnels import FunnelSummary, funnel_for
@@ -124,8 +125,12 @@ def _ta_notes(ta, headline: str) -> list[str]:
         notes.append(f"{ta.id}'s products are issued in hospitals: primary-care prescribing does not show its "
                      "uptake, and secondary-care data (SCMD) is not in the scorecard yet.")
     if headline not in ("index", "none"):
-        notes.append("No sourced eligible fraction and expected share in the catalogue for "
-                     f"{ta.id}: ranked on {HEADLINE_LABEL[headline]}, not on an uptake index.")
+        if catalogue_headline(ta) == "index":
+            notes.append("No disease registers (QOF) loaded for this month, so no expected use: "
+                         f"{ta.id} is ranked on {HEADLINE_LABEL[headline]}, not on an uptake index.")
+        else:
+            notes.append("No sourced eligible fraction and expected share in the catalogue for "
+                         f"{ta.id}: ranked on {HEADLINE_LABEL[headline]}, not on an uptake index.")
     if not ta.verified:
         notes.append(f"The catalogue entry for {ta.id} is not fully verified (see `uptake catalogue show {ta.id}`).")
     return notes
