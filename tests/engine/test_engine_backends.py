@@ -18,7 +18,7 @@ import pytest
 from ibis import _
 
 from uptake.catalogue import load_catalogue
-from uptake.engine import backends, tables, uptake_index
+from uptake.engine import backends, inputs
 from uptake.engine.backends import connect
 from uptake.errors import UptakeError
 from uptake.schemas import DATASETS
@@ -28,7 +28,6 @@ from uptake.warehouse import Warehouse
 from epd_files import good_epd_rows, write_epd
 
 MONTH = dt.date(2022, 9, 1)
-YEAR = "2022-23"
 
 
 # --- fixtures --------------------------------------------------------------------------------
@@ -134,7 +133,8 @@ def test_execute_returns_a_table_for_columns_and_scalars(duck):
 
 
 def test_memtable_joins_the_datasets(duck, catalogue):
-    presentations = duck.memtable(tables.presentations_table(catalogue), name="presentations")
+    presentations = duck.memtable(inputs.codes_table(catalogue).rename_columns(
+        ["ta", "bnf_code", "code_length", "units_per_day", "ddd_per_unit"]), name="presentations")
     assert duck.table("presentations").schema() == presentations.schema()
     rx = duck.table("prescribing")
     joined = rx.join(presentations, "bnf_code").group_by("ta").aggregate(items=_.items.sum())
@@ -157,14 +157,6 @@ def test_close_and_context_manager(warehouse):
     with pytest.raises(UptakeError, match="closed"):
         eng.table("prescribing")
     eng.close()  # twice is fine
-
-
-def test_tables_backend_delegates_to_the_seam(warehouse, duck):
-    assert tables.backend(duck) is duck.backend
-    con = warehouse.connect()
-    db = tables.backend(con)
-    # (not db.list_tables(): Ibis 12 calls a method DuckDB 2.0 no longer has)
-    assert db.name == "duckdb" and db.table("prescribing").schema() == duck.table("prescribing").schema()
 
 
 def test_without_pyspark_the_error_says_which_extra_to_install(warehouse, monkeypatch):
@@ -271,21 +263,6 @@ def test_joins_through_dated_memberships(duck, spark):
         return joined.group_by("sub_icb").aggregate(items=_.items.sum(), practices=_.practice.nunique())
 
     assert on_both(duck, spark, build).num_rows > 1
-
-
-@pytest.mark.spark
-def test_join_with_a_memtable_and_the_uptake_index(duck, spark, catalogue):
-    presentations = tables.presentations_table(catalogue)
-    eligibility = tables.eligibility_table(catalogue)
-
-    def build(e):
-        observed = uptake_index.practice_observed(e.table("prescribing"), e.memtable(presentations), MONTH)
-        eligible = uptake_index.practice_eligible(e.table("qof_registers"), e.memtable(eligibility), YEAR)
-        membership = uptake_index.practice_icb(e.table("org_relations"), MONTH)
-        return uptake_index.icb_uptake(observed, eligible, membership)
-
-    out = on_both(duck, spark, build)
-    assert out.num_rows > 10 and any(v for v in out.column("index").to_pylist())
 
 
 @pytest.mark.spark

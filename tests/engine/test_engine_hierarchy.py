@@ -62,3 +62,12 @@ def test_rollup_follows_the_chain_in_each_month():
     region = con.to_pyarrow(rollup(member, "practice", "region")).to_pylist()
     assert {r["org"] for r in region} == {"R1"} and len(region) == 3
     assert rollup(member, "icb", "practice") is None
+
+
+def test_current_membership_is_the_latest_month_loaded_not_the_latest_asked():
+    rows = [rel("P1", "A", date(2013, 4, 1)), rel("P1", "B", date(2022, 1, 1))]
+    relt = ibis.memtable(pa.Table.from_pylist(rows, schema=REL))
+    asked = ibis.memtable(pa.table({"month": pa.array([M[0]], pa.date32())}))
+    latest = ibis.memtable(pa.table({"month": pa.array([M[2]], pa.date32())}))
+    got = ibis.duckdb.connect().to_pyarrow(memberships(relt, asked, current=True, latest=latest)).to_pylist()
+    assert [(r["month"], r["parent"]) for r in got] == [(M[0], "B")]

@@ -8,8 +8,8 @@ so that a newer mapping supersedes an older one from the month it applies. A chi
 valid in *m* but one that starts later (a mapping first loaded after *m*) takes the earliest
 such row: a snapshot's date says when the mapping was published, not when it began.
 
-With ``current=True`` every month uses the membership valid in the latest month instead, so
-that a series follows today's organisations back in time.
+With ``current=True`` every month uses the membership valid in the latest month loaded
+instead, so that a series follows today's organisations back in time.
 """
 
 from __future__ import annotations
@@ -37,12 +37,15 @@ def _day_number(d: ibis.Value) -> ibis.Value:
     return (d.year() * 10000 + d.month() * 100 + d.day()).fill_null(0)
 
 
-def memberships(relations: ibis.Table, months: ibis.Table, *, current: bool = False) -> ibis.Table:
-    """One row per month, child and parent type: (month, child, child_type, parent, parent_type)."""
+def memberships(relations: ibis.Table, months: ibis.Table, *, current: bool = False,
+                latest: ibis.Table | None = None) -> ibis.Table:
+    """One row per month, child and parent type: (month, child, child_type, parent, parent_type).
+    With `current`, the membership valid at `latest` (a one-row table with column `month`: the
+    latest month loaded; default the latest of `months`) is used for every month."""
     rel = relations.select("child", "child_type", "parent", "parent_type", "valid_from", "valid_to")
     if current:
-        latest = months.aggregate(at=months.month.max())
-        grid = rel.cross_join(latest)
+        at = latest if latest is not None else months
+        grid = rel.cross_join(at.aggregate(at=at.month.max()))
     else:
         grid = rel.cross_join(months.select(at=months.month))
     open_at = grid.valid_to.isnull() | (grid.valid_to >= grid.at)

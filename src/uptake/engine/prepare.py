@@ -79,6 +79,7 @@ def prepare(engine, datasets: Sequence[str], cat: Catalogue, measures: Sequence[
         bands=engine.memtable(inputs.bands_table(cat, bands)),
         months=engine.memtable(inputs.months_table(chosen, years)),
         measure_codes=engine.memtable(inputs.measure_codes_table(measures)) if measures else None,
+        latest=engine.memtable(pa.table({"month": pa.array(loaded_months(engine, have)[-1:], pa.date32())})),
     )
 
 

@@ -51,12 +51,22 @@ class Inputs:
     bands: ibis.Table  # inputs.bands_table
     months: ibis.Table  # inputs.months_table (the months to compute)
     measure_codes: ibis.Table | None = None
+    latest: ibis.Table | None = None  # one row: the latest month loaded (for current memberships)
 
 
 def _practice_months(inp: Inputs) -> ibis.Table | None:
     if inp.prescribing is None:
         return None
     return inp.prescribing.select("month").distinct()
+
+
+def _org_only_months(inp: Inputs) -> ibis.Table | None:
+    """Months whose prescribing comes only from org-level files."""
+    if inp.prescribing_org is None:
+        return None
+    months = inp.prescribing_org.select("month").distinct()
+    covered = _practice_months(inp)
+    return months.anti_join(covered, "month") if covered is not None else months
 
 
 def _observed_practice(inp: Inputs) -> ibis.Table | None:
@@ -99,6 +109,9 @@ def _denominators_practice(inp: Inputs) -> ibis.Table | None:
     if inp.list_sizes is None:
         return None
     ls = inp.list_sizes.semi_join(inp.months.select("month"), "month")
+    org_months = _org_only_months(inp)
+    if org_months is not None:  # those months' registered patients come with the org-level rows
+        ls = ls.anti_join(org_months, "month")
     total = ls.filter((ls.sex == "all") & (ls.age_band == "all")).select(
         "month", "practice", registered_all=ls.patients.cast("float64"))
     band = ls.join(inp.bands, [ls.sex == inp.bands.sex, ls.age_band == inp.bands.age_band])
@@ -185,7 +198,8 @@ def level_facts(facts: ibis.Table, inp: Inputs, levels: tuple[str, ...] = LEVELS
                 columns: tuple[str, ...] = SUMMED) -> ibis.Table:
     """Base facts summed to every requested level (and England), through the hierarchy.
     `key` names what the facts are about (a TA, or a measure) and `columns` what is summed."""
-    member = memberships(inp.relations, inp.months, current=current) if inp.relations is not None else None
+    member = (memberships(inp.relations, inp.months, current=current, latest=inp.latest)
+              if inp.relations is not None else None)
     parts = []
     for level in levels:
         for base_type in PATHS:

@@ -271,7 +271,9 @@ def profile(an: Analysis, org: str, month: str | None = None, min_items: int = D
                          value=latest["value"], england_value=latest["england_value"],
                          percentile=latest.get("percentile"), flag_998_od=flags.get(ta.id),
                          items=latest["items"], patients=latest["patients"], expected=latest["expected"],
-                         index=latest["index"], trend=[r["value"] for r in series])
+                         index=latest["index"],
+                         trend=[None if r["items"] is not None and 0 < r["items"] < min_items else r["value"]
+                                for r in series])
         if latest["items"] is not None and 0 < latest["items"] < min_items:
             row.value = row.percentile = row.items = row.patients = row.index = row.flag_998_od = None
             row.trend = []

@@ -94,7 +94,7 @@ def variation(an: Analysis, subject: str, level: str = "sub_icb", month: str | N
     summary = asdict(variation_summary(values, population=population, observed=observed, expected=expected,
                                        share=trim))
     return Variation(scorecard=card, summary=summary, points=points, curves=curves,
-                     opportunity=_opportunity(card, unsuppressed))
+                     opportunity=_opportunity(card, unsuppressed, {r.org for r in card.rows if r.suppressed}))
 
 
 def _sizes(headline: str, rows: list[dict]):
@@ -116,7 +116,7 @@ def _sizes(headline: str, rows: list[dict]):
     return num, den * pooled, den
 
 
-def _opportunity(card: Scorecard, rows: list[dict]) -> Opportunity | None:
+def _opportunity(card: Scorecard, rows: list[dict], hidden: set[str] = frozenset()) -> Opportunity | None:
     """Additional patients treated if every organisation below the 80th centile of the headline
     value reached it (higher is better), at England's cost per patient-month."""
     if card.kind != "ta" or card.headline not in ("index", "per_1000"):
@@ -129,15 +129,17 @@ def _opportunity(card: Scorecard, rows: list[dict]) -> Opportunity | None:
     cost_per_patient = (eng.cost / eng.patients) if eng and eng.patients and eng.cost is not None else None
     by_org = []
     for r in rows:
-        if r.get("value") is None or r["value"] >= bench:
+        if r.get("value") is None or r["value"] >= bench :
             continue
         size = r["expected"] if card.headline == "index" else (r["registered"] or 0) / 1000.0
         extra = (bench - r["value"]) * (size or 0.0)
         by_org.append({"org": r["org"], "name": r.get("name"), "value": r["value"], "additional_patients": extra,
                        "additional_cost": extra * cost_per_patient if cost_per_patient is not None else None})
     by_org.sort(key=lambda d: -d["additional_patients"])
+    # the total counts every organisation; the list names none whose figures are suppressed
+    shown = [d for d in by_org if d["org"] not in hidden]
     total = sum(d["additional_patients"] for d in by_org)
     return Opportunity(
         centile=OPPORTUNITY_CENTILE, benchmark=bench, organisations_below=len(by_org), additional_patients=total,
         additional_cost=total * cost_per_patient if cost_per_patient is not None else None,
-        unit="patients on treatment in the month", by_org=by_org)
+        unit="patients on treatment in the month", by_org=shown)
