@@ -182,3 +182,40 @@ def test_sigkill_at_random_moments_of_a_large_load(tmp_path):
         assert now[1] in (old[1], new[1])
         outcomes.add("new" if now[1] == new[1] else "old")
     assert "old" in outcomes  # at least one kill landed before the commit
+
+
+# --- partitions named from distinct values ---------------------------------------------------
+
+
+def test_partitions_group_days_of_a_month_and_skip_null_months():
+    from datetime import date
+
+    import pyarrow as pa
+
+    from uptake.schemas import DATASETS
+    from uptake.warehouse.store import partitions
+
+    ds = DATASETS["prescribing"]
+    months = [date(2022, 9, 1), date(2022, 8, 1), date(2022, 9, 15), None, date(2022, 9, 1)]
+    table = pa.table({"month": pa.array(months, pa.date32())})
+    got = [(name, sorted(values.to_pylist()), n) for name, values, n in partitions(ds, table)]
+    assert got == [("2022-08", [date(2022, 8, 1)], 1), ("2022-09", [date(2022, 9, 1), date(2022, 9, 15)], 3)]
+
+
+def test_files_of_a_multi_month_load_hold_their_own_rows_in_file_order(tmp_path):
+    import pyarrow.parquet as pq
+
+    wh = Warehouse(tmp_path / "wh")
+    rows = good_epd_rows("202208") + good_epd_rows("202209") + good_epd_rows("202210", practices=1)
+    rows.reverse()
+    result = wh.load(write_epd(tmp_path / "e.csv", rows))
+    assert result.partitions == {"prescribing": ["2022-08", "2022-09", "2022-10"]}
+    state = wh.state()["datasets"]["prescribing"]
+    assert {k: v["rows"] for k, v in state.items()} == {"2022-08": 12, "2022-09": 12, "2022-10": 4}
+    for key, part in state.items():
+        t = pq.read_table(wh.root / part["files"][0])
+        assert t.schema.names == ["month", "practice", "bnf_code", "items", "quantity", "total_quantity", "nic",
+                                  "actual_cost"]
+        mine = [r for r in rows if r[0] == key.replace("-", "")]
+        assert t.column("practice").to_pylist() == [r[8] for r in mine]
+        assert t.column("items").to_pylist() == [int(r[20]) for r in mine]

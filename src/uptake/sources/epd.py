@@ -80,25 +80,32 @@ def _read_practice_level(header: Header, nulls: tuple[str, ...] = ("",)) -> pa.T
         items = float(r[cols["ITEMS"]] or 0)
         return float(r[cols["TOTAL_QUANTITY"]] or 0) / items if items else 0.0
 
+    month_key = f"trim({c['YEAR_MONTH']})"
+    distinct_months = con.execute(f"SELECT DISTINCT {month_key} FROM raw_months").fetchall()
+    if len(distinct_months) == 1:  # the same in every row: a constant, not trimmed row by row
+        month_key = "'" + distinct_months[0][0].replace("'", "''") + "'"
     check_duplicates(
         con, header, "raw",
-        {"month": f"trim({c['YEAR_MONTH']})", "practice": c["PRACTICE_CODE"],
+        {"month": month_key, "practice": c["PRACTICE_CODE"],
          "bnf_code": c["BNF_CODE"], "quantity": f"coalesce({quantity}, 0)"},
         lambda r: (r[cols["YEAR_MONTH"]].strip(), r[cols["PRACTICE_CODE"]].strip(), r[cols["BNF_CODE"]].strip(),
                    raw_quantity(r)),
     )
     column = lambda name: raw.column(cols[name])  # noqa: E731
     items = column("ITEMS")
+    # Scalars made from Arrow buffers, not Python values: pyarrow imports pandas (0.3 s) the
+    # first time it converts a Python value.
+    zero, null = pa.Array.from_buffers(pa.float64(), 1, [None, pa.py_buffer(bytes(8))])[0], pa.nulls(1, pa.float64())[0]
     if "QUANTITY" in cols:
         per_item = column("QUANTITY")
     else:  # TOTAL_QUANTITY / nullif(ITEMS, 0), as in the key above
-        per_item = pc.divide(column("TOTAL_QUANTITY"), pc.if_else(pc.equal(items, 0), pa.scalar(None, pa.float64()), items))
+        per_item = pc.divide(column("TOTAL_QUANTITY"), pc.if_else(pc.equal(items, zero), null, items))
     absent = pa.nulls(raw.num_rows, pa.float64())
     # Named columns, nullable: `read_file` casts them to the dataset's schema, which refuses a
     # null where the schema has none.
     return pa.Table.from_arrays(
         [month_dates(con, column("YEAR_MONTH")), column("PRACTICE_CODE"), column("BNF_CODE"),
-         pc.cast(items, pa.int64()), pc.fill_null(per_item, 0.0), column("TOTAL_QUANTITY"),
+         pc.cast(items, pa.int64()), pc.fill_null(per_item, zero), column("TOTAL_QUANTITY"),
          column("NIC") if "NIC" in cols else absent, column("ACTUAL_COST") if "ACTUAL_COST" in cols else absent],
         names=DATASETS["prescribing"].schema.names)
 
