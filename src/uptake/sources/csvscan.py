@@ -420,8 +420,8 @@ def check_required(con: duckdb.DuckDBPyConnection, header: Header, table: str, c
     """Refuse blank values (missing, empty or only spaces) in columns that identify a row.
 
     A blank value sorts before '!' (it is empty or starts with a space), so each column's
-    test is a range that DuckDB answers from its per-block minimum and maximum, without
-    reading a value, whenever no value in a block comes near it; only such values are trimmed."""
+    test is a range, which DuckDB answers from a table's per-block minimums or pushes down into
+    an Arrow scan; only values that pass it are trimmed."""
     for column in columns:
         c = quote_ident(column)
         n = con.execute(f"SELECT count(*) FROM {table} WHERE {c} IS NULL OR ({c} < '!' AND trim({c}) = '')"
