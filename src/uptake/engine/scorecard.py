@@ -86,14 +86,20 @@ def _observed_practice(inp: Inputs) -> ibis.Table | None:
              **{c: _[c] for c in OBSERVED})
 
 
-def _observed_org(inp: Inputs) -> ibis.Table | None:
-    """Org-level rows for months without practice-level prescribing (quantity = total quantity)."""
+def _org_rows(inp: Inputs) -> ibis.Table | None:
+    """Org-level prescribing in the months computed that have no practice-level prescribing."""
     if inp.prescribing_org is None:
         return None
     po = inp.prescribing_org.semi_join(inp.months.select("month"), "month")
     covered = _practice_months(inp)
-    if covered is not None:
-        po = po.anti_join(covered, "month")
+    return po.anti_join(covered, "month") if covered is not None else po
+
+
+def _observed_org(inp: Inputs) -> ibis.Table | None:
+    """Org-level rows for months without practice-level prescribing (quantity = total quantity)."""
+    po = _org_rows(inp)
+    if po is None:
+        return None
     j = po.join(inp.codes, po.bnf_code == inp.codes.code)
     return j.group_by([j.month, j.org_type, j.org_code, j.ta]).aggregate(
         items=j["items"].sum().cast("float64"),
@@ -144,12 +150,9 @@ def _denominators_practice(inp: Inputs) -> ibis.Table | None:
 
 def _denominators_org(inp: Inputs) -> ibis.Table | None:
     """Registered patients carried by org-level files (e.g. total_list_size), for every TA."""
-    if inp.prescribing_org is None:
+    po = _org_rows(inp)
+    if po is None:
         return None
-    po = inp.prescribing_org.semi_join(inp.months.select("month"), "month")
-    covered = _practice_months(inp)
-    if covered is not None:
-        po = po.anti_join(covered, "month")
     sizes = po.group_by([po.month, po.org_type, po.org_code]).aggregate(
         registered_all=po.list_size.max().cast("float64"))
     # These files carry all-age list sizes only: a TA's age band cannot be applied to them.
