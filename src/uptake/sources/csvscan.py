@@ -333,15 +333,6 @@ def month_sql(column: str) -> str:
     return MONTH_SQL.format(c=f"CAST({quote_ident(column)} AS VARCHAR)")
 
 
-def month_lookup(con: duckdb.DuckDBPyConnection, table: str, column: str, name: str = "months") -> str:
-    """Create a small table mapping each distinct month text in `column` to its date, so that
-    the conversion runs once per month rather than once per row. Returns the table's name."""
-    col = quote_ident(column)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT DISTINCT {col} AS text, {month_sql(column)} AS month "
-                f"FROM (SELECT DISTINCT {col} FROM {table})")
-    return name
-
-
 def month_dates(con: duckdb.DuckDBPyConnection, texts: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """The first day of the month each text names (texts already passed by `check_months`),
     converting each distinct text once: a monthly file has one."""
