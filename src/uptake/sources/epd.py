@@ -100,13 +100,15 @@ def _read_practice_level(header: Header, nulls: tuple[str, ...] = ("",)) -> pa.T
         per_item = column("QUANTITY")
     else:  # TOTAL_QUANTITY / nullif(ITEMS, 0), as in the key above
         per_item = pc.divide(column("TOTAL_QUANTITY"), pc.if_else(pc.equal(items, zero), null, items))
-    absent = pa.nulls(raw.num_rows, pa.float64())
+    def optional(name: str) -> pa.ChunkedArray | pa.Array:
+        return column(name) if name in cols else pa.nulls(raw.num_rows, pa.float64())
+
     # Named columns, nullable: `read_file` casts them to the dataset's schema, which refuses a
     # null where the schema has none.
     return pa.Table.from_arrays(
         [month_dates(con, column("YEAR_MONTH")), column("PRACTICE_CODE"), column("BNF_CODE"),
-         pc.cast(items, pa.int64()), pc.fill_null(per_item, zero), column("TOTAL_QUANTITY"),
-         column("NIC") if "NIC" in cols else absent, column("ACTUAL_COST") if "ACTUAL_COST" in cols else absent],
+         pc.cast(items, pa.int64()), pc.fill_null(per_item, zero) if per_item.null_count else per_item,
+         column("TOTAL_QUANTITY"), optional("NIC"), optional("ACTUAL_COST")],
         names=DATASETS["prescribing"].schema.names)
 
 
