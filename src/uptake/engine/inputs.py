@@ -22,9 +22,9 @@ CODES_SCHEMA = pa.schema([
 ])
 POPULATION_SCHEMA = pa.schema([
     ("ta", pa.string()), ("register", pa.string()), ("fraction", pa.float64()), ("share", pa.float64()),
-    ("banded", pa.bool_()),
+    ("banded", pa.bool_()), ("band", pa.string()),
 ])
-BANDS_SCHEMA = pa.schema([("ta", pa.string()), ("sex", pa.string()), ("age_band", pa.string()),
+BANDS_SCHEMA = pa.schema([("band", pa.string()), ("sex", pa.string()), ("age_band", pa.string()),
                           ("weight", pa.float64())])
 MONTHS_SCHEMA = pa.schema([("month", pa.date32()), ("days", pa.int64()), ("year", pa.string())])
 MEASURE_CODES_SCHEMA = pa.schema([("measure", pa.string()), ("part", pa.string()), ("code", pa.string()),
@@ -77,6 +77,7 @@ def population_table(cat: Catalogue) -> pa.Table:
         pop, share = ta.eligible_population, ta.expected_uptake
         banded = pop is not None and (pop.age_min is not None or pop.age_max is not None or pop.sex is not None)
         rows.append({
+            "band": band_id(pop) if banded else None,
             "ta": ta.id,
             "register": pop.register if pop else None,
             "fraction": float(pop.fraction) if pop and pop.fraction is not None else None,
@@ -103,20 +104,33 @@ def band_weight(band: str, age_min: int | None, age_max: int | None) -> float:
     return overlap / (hi - lo)
 
 
+def band_id(pop) -> str:
+    """A name for a TA's age/sex band, shared by every TA with the same band ('18+', '50+ female')."""
+    ages = f"{pop.age_min or 0}-{pop.age_max}" if pop.age_max is not None else f"{pop.age_min or 0}+"
+    return ages + (f" {pop.sex}" if pop.sex else "")
+
+
 def bands_table(cat: Catalogue, bands: Iterable[tuple[str, str]]) -> pa.Table:
-    """For each TA with an age or sex restriction, the weight of each (sex, age band) present in
-    the list sizes: registered(TA) = Σ patients(sex, band) × weight."""
+    """For each distinct age/sex band of the catalogue's TAs, the weight of each (sex, age band)
+    present in the list sizes: registered(band) = Σ patients(sex, age band) × weight. Computed
+    once per band, not per TA: forty TAs share a handful of bands."""
     rows = []
+    seen: set[str] = set()
+    present = list(bands)
     for ta in cat.technology_appraisals:
         pop = ta.eligible_population
         if pop is None or (pop.age_min is None and pop.age_max is None and pop.sex is None):
             continue
-        for sex, band in bands:
+        band = band_id(pop)
+        if band in seen:
+            continue
+        seen.add(band)
+        for sex, age_band in present:
             if sex not in ("male", "female") or (pop.sex and pop.sex != sex):
                 continue
-            weight = band_weight(band, pop.age_min, pop.age_max)
+            weight = band_weight(age_band, pop.age_min, pop.age_max)
             if weight > 0:
-                rows.append({"ta": ta.id, "sex": sex, "age_band": band, "weight": weight})
+                rows.append({"band": band, "sex": sex, "age_band": age_band, "weight": weight})
     return pa.Table.from_pylist(rows, schema=BANDS_SCHEMA)
 
 

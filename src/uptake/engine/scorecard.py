@@ -48,7 +48,7 @@ class Inputs:
     registers: ibis.Table | None
     codes: ibis.Table  # inputs.codes_table
     population: ibis.Table  # inputs.population_table + headline
-    bands: ibis.Table  # inputs.bands_table
+    bands: ibis.Table  # inputs.bands_table: (band, sex, age_band, weight)
     months: ibis.Table  # inputs.months_table (the months to compute)
     measure_codes: ibis.Table | None = None
     latest: ibis.Table | None = None  # one row: the latest month loaded (for current memberships)
@@ -121,12 +121,12 @@ def _denominators_practice(inp: Inputs) -> ibis.Table | None:
     total = ls.filter((ls.sex == "all") & (ls.age_band == "all")).select(
         "month", "practice", registered_all=ls.patients.cast("float64"))
     band = ls.join(inp.bands, [ls.sex == inp.bands.sex, ls.age_band == inp.bands.age_band])
-    banded = band.group_by([band.month, band.practice, band.ta]).aggregate(
+    banded = band.group_by([band.month, band.practice, band.band]).aggregate(
         registered_band=(band.patients * band.weight).sum())
     pop = inp.population
-    per_ta = total.cross_join(pop.select("ta", "banded", "fraction", "share", "register"))
+    per_ta = total.cross_join(pop.select("ta", "banded", "band", "fraction", "share", "register"))
     per_ta = per_ta.left_join(banded, [per_ta.month == banded.month, per_ta.practice == banded.practice,
-                                       per_ta.ta == banded.ta]).select(
+                                       per_ta.band == banded.band]).select(
         per_ta.month, per_ta.practice, per_ta.ta, per_ta.registered_all, per_ta.fraction, per_ta.share,
         per_ta.register,
         registered=ibis.ifelse(per_ta.banded, banded.registered_band.fill_null(0.0), per_ta.registered_all))
