@@ -51,11 +51,15 @@ def loaded_months(engine, datasets: Iterable[str]) -> list[date]:
 
 
 def prepare(engine, datasets: Sequence[str], cat: Catalogue, measures: Sequence[Measure] = (),
-            months: Sequence[date] | None = None) -> Inputs:
-    """The Inputs for `months` (default: every month with prescribing). `engine` offers
-    table(name), memtable(arrow) and execute(expr) on one backend; `datasets` are those loaded."""
+            months: Sequence[date] | None = None, *, loaded: Sequence[date] | None = None,
+            tas: Iterable[str] | None = None) -> Inputs:
+    """The Inputs for `months` (default: every month with prescribing), for the TAs `tas`
+    (default: all). `engine` offers table(name), memtable(arrow) and execute(expr) on one
+    backend; `datasets` are those loaded; `loaded` the months with prescribing, when the caller
+    already knows them (finding them scans prescribing)."""
     have = set(datasets)
-    chosen = sorted(months) if months is not None else loaded_months(engine, have)
+    loaded = list(loaded) if loaded is not None else loaded_months(engine, have)
+    chosen = sorted(months) if months is not None else loaded
     years: list[str] = []
     if "qof_registers" in have:
         years = engine.execute(engine.table("qof_registers").select("year").distinct()).column("year").to_pylist()
@@ -68,18 +72,23 @@ def prepare(engine, datasets: Sequence[str], cat: Catalogue, measures: Sequence[
     def table(name: str):
         return engine.table(name) if name in have else None
 
+    codes, population = inputs.codes_table(cat), population_with_headline(cat)
+    if tas is not None:
+        wanted = list(tas)
+        codes, population = only(codes, "ta", wanted), only(population, "ta", wanted)
+
     return Inputs(
         prescribing=table("prescribing"),
         prescribing_org=table("prescribing_org"),
         relations=table("org_relations"),
         list_sizes=table("list_sizes"),
         registers=table("qof_registers"),
-        codes=engine.memtable(inputs.codes_table(cat)),
-        population=engine.memtable(population_with_headline(cat)),
+        codes=engine.memtable(codes),
+        population=engine.memtable(population),
         bands=engine.memtable(inputs.bands_table(cat, bands)),
         months=engine.memtable(inputs.months_table(chosen, years)),
         measure_codes=engine.memtable(inputs.measure_codes_table(measures)) if measures else None,
-        latest=engine.memtable(pa.table({"month": pa.array(loaded_months(engine, have)[-1:], pa.date32())})),
+        latest=engine.memtable(pa.table({"month": pa.array(loaded[-1:], pa.date32())})),
     )
 
 

@@ -86,12 +86,8 @@ class Analysis:
 
     def inputs(self, months: list[date] | None = None, tas: list[str] | None = None,
                measures: tuple[Measure, ...] = ()) -> sc.Inputs:
-        cat = self.catalogue
-        inp = prep.prepare(self.engine, self.datasets, cat, measures, months)
-        if tas is not None:
-            inp.codes = self.engine.memtable(prep.only(prep.inputs.codes_table(cat), "ta", tas))
-            inp.population = self.engine.memtable(prep.only(prep.population_with_headline(cat), "ta", tas))
-        return inp
+        return prep.prepare(self.engine, self.datasets, self.catalogue, measures, months,
+                            loaded=self.months(), tas=tas)
 
     def ta_table(self, tas: list[str], months: list[date], levels: tuple[str, ...]) -> pa.Table:
         """The scorecard rows (every column of engine.scorecard.with_metrics) for these TAs,

@@ -48,7 +48,8 @@ class FunnelRows:
         return (str(r.flag_95[i]), str(r.flag_998[i]), str(r.flag_998_od[i]))
 
 
-def _arrays(headline: str, rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+def numerator_denominator(headline: str, rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """The counts a headline is a ratio of, per row (NaN where unknown)."""
     def col(name: str) -> np.ndarray:
         return np.array([np.nan if r.get(name) is None else r[name] for r in rows], dtype=float)
 
@@ -65,7 +66,7 @@ def funnel_for(headline: str, rows: list[dict]) -> FunnelRows | None:
     """The funnel of `rows` (one level, one month) for the statistic of `headline`."""
     if not rows or headline not in KIND:
         return None
-    num, den = _arrays(headline, rows)
+    num, den = numerator_denominator(headline, rows)
     kind = KIND[headline]
     res = funnel_statistics(kind, num, den, multiplier=SCALE[headline])
     return FunnelRows(summary=summarise(kind, res), result=res, scale=SCALE[headline])

@@ -15,6 +15,7 @@ import pyarrow as pa
 from ..catalogue.measures import Measure
 from ..engine.hierarchy import ENGLAND, ENGLAND_CODE
 from ..engine.prepare import headline as catalogue_headline
+from ..engine.stats.ranking import deciles
 from ..errors import UptakeError
 from .analysis import Analysis, check_level
 from .funnels import FunnelSummary, funnel_for
@@ -104,8 +105,13 @@ def _rows(table: pa.Table) -> list[dict]:
     return [{k: _clean(v) for k, v in r.items()} for r in table.to_pylist()]
 
 
+def is_small(count: float | None, min_items: int) -> bool:
+    """A count disclosure rules hide: 1 to min_items − 1 (zero is not hidden)."""
+    return count is not None and 0 < count < min_items
+
+
 def _suppress(row: ScoreRow, count: float | None, min_items: int) -> ScoreRow:
-    if count is not None and 0 < count < min_items:
+    if is_small(count, min_items):
         for name in SUPPRESSIBLE:
             setattr(row, name, None)
         row.suppressed = True
@@ -114,9 +120,7 @@ def _suppress(row: ScoreRow, count: float | None, min_items: int) -> ScoreRow:
 
 def _deciles(values: list[float | None]) -> dict[str, float]:
     v = np.array([x for x in values if x is not None], dtype=float)
-    if v.size == 0:
-        return {}
-    return {f"p{k}": float(np.quantile(v, k / 100)) for k in range(10, 100, 10)}
+    return {f"p{10 * (k + 1)}": float(q) for k, q in enumerate(deciles(v))} if v.size else {}
 
 
 def _ta_notes(ta, headline: str) -> list[str]:
@@ -254,10 +258,9 @@ def profile(an: Analysis, org: str, month: str | None = None, min_items: int = D
         if not peers or level == ENGLAND:
             continue
         f = funnel_for(peers[0]["headline"], peers)
-        if f is not None:
-            idx = [r["org"] for r in peers].index(code) if code in [r["org"] for r in peers] else None
-            if idx is not None:
-                flags[ta] = f.flags(idx)[2]
+        position = {r["org"]: i for i, r in enumerate(peers)}
+        if f is not None and code in position:
+            flags[ta] = f.flags(position[code])[2]
     by_ta: dict[str, list[dict]] = {}
     for r in mine if level != ENGLAND else [r for r in rows if r["level"] == ENGLAND]:
         by_ta.setdefault(r["ta"], []).append(r)
@@ -272,9 +275,8 @@ def profile(an: Analysis, org: str, month: str | None = None, min_items: int = D
                          percentile=latest.get("percentile"), flag_998_od=flags.get(ta.id),
                          items=latest["items"], patients=latest["patients"], expected=latest["expected"],
                          index=latest["index"],
-                         trend=[None if r["items"] is not None and 0 < r["items"] < min_items else r["value"]
-                                for r in series])
-        if latest["items"] is not None and 0 < latest["items"] < min_items:
+                         trend=[None if is_small(r["items"], min_items) else r["value"] for r in series])
+        if is_small(latest["items"], min_items):
             row.value = row.percentile = row.items = row.patients = row.index = row.flag_998_od = None
             row.trend = []
             row.suppressed = True
@@ -292,7 +294,7 @@ def _parent(an: Analysis, code: str, level: str, when: date) -> dict | None:
     if level in (ENGLAND, "region") or "org_relations" not in an.datasets:
         return {"level": ENGLAND, "org": ENGLAND_CODE, "name": "England"} if level == "region" else None
     inp = an.inputs([when], tas=[])
-    m = memberships(inp.relations, inp.months, current=an.current_orgs)
+    m = memberships(inp.relations, inp.months, current=an.current_orgs, latest=inp.latest)
     up = {"practice": "pcn", "pcn": "sub_icb", "sub_icb": "icb", "icb": "region"}[level]
     got = an.engine.execute(m.filter((m.child == code) & (m.child_type == level) & (m.parent_type == up)))
     if got.num_rows == 0 and level == "practice":

@@ -11,6 +11,7 @@ import numpy as np
 from ..engine.stats.funnel import funnel_curves
 from ..engine.stats.variation import variation_summary
 from .analysis import Analysis
+from .funnels import funnel_for, numerator_denominator
 from .scorecard import DEFAULT_MIN_ITEMS, Scorecard, scorecard, suppressed
 
 OPPORTUNITY_CENTILE = 80
@@ -64,8 +65,6 @@ def _f(v) -> float | None:
 
 def variation(an: Analysis, subject: str, level: str = "sub_icb", month: str | None = None,
               min_items: int = DEFAULT_MIN_ITEMS, trim: float = 0.05) -> Variation:
-    from .funnels import funnel_for
-
     full = scorecard(an, subject, level, month, min_items=0)
     card = suppressed(full, min_items)
     rows = sorted(card.rows, key=lambda r: r.org)
@@ -100,17 +99,7 @@ def variation(an: Analysis, subject: str, level: str = "sub_icb", month: str | N
 def _sizes(headline: str, rows: list[dict]):
     """Observed, expected (indirectly standardised to the pooled rate) and population per area,
     for the systematic component of variation and the weighted CV."""
-    def col(name):
-        return np.array([np.nan if r.get(name) is None else r[name] for r in rows], dtype=float)
-
-    if headline == "proportion":
-        num, den = col("numerator"), col("denominator")
-    elif headline == "index":
-        num, den = col("patients"), col("expected")
-    elif headline == "per_1000":
-        num, den = col("patients"), col("registered")
-    else:
-        num, den = col("items"), col("registered_all")
+    num, den = numerator_denominator(headline, rows)
     ok = np.isfinite(num) & np.isfinite(den) & (den > 0)
     pooled = num[ok].sum() / den[ok].sum() if ok.any() and den[ok].sum() > 0 else np.nan
     return num, den * pooled, den
