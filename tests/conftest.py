@@ -51,3 +51,15 @@ def duck(tiny_warehouse):
 
     with connect(tiny_warehouse) as eng:
         yield eng
+
+
+@pytest.fixture(scope="session")
+def published_tiny(tiny_warehouse, tmp_path_factory):
+    """The tiny warehouse's complete scorecard published (what the portal reads): the path."""
+    from uptake.services.analysis import open_analysis
+    from uptake.services.publish import publish
+
+    path = tmp_path_factory.mktemp("published") / "scorecard.duckdb"
+    with open_analysis(tiny_warehouse) as an:
+        publish(an, path)
+    return path

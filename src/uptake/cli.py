@@ -300,10 +300,14 @@ def demo(
     start: Annotated[str, typer.Option(help="First month, YYYY-MM.")] = "2019-04",
     end: Annotated[str, typer.Option(help="Last month, YYYY-MM.")] = "2022-09",
     fresh: Annotated[bool, typer.Option(help="Empty the warehouse first.")] = True,
+    boundaries: Annotated[Optional[Path], typer.Option(
+        help="GeoJSON boundaries for the portal's maps (e.g. ../shared/data/geo/sub_icb_locations_2022_buc.geojson).")] = None,
+    serve: Annotated[bool, typer.Option(help="Then serve the portal on http://127.0.0.1:8000.")] = False,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Generate a synthetic NHS, load it through the official-format readers, show England's picture."""
+    """Generate a synthetic NHS, load it through the official-format readers, show England's picture,
+    publish the scorecard for the portal (and serve it with --serve)."""
     from .services.national import national_picture
     from .sources.synthetic import generate
 
@@ -330,17 +334,27 @@ def demo(
 
         with open_analysis(wh) as an:
             picture = national_picture(an)
+        from .cli_portal import publish_home
+
+        report, maps = publish_home(home, boundaries=boundaries)
     if as_json:
-        _print_json({"generated": generated.summary, "national": picture.to_dict()})
-        return
-    s = generated.summary
-    out.print(f"Synthetic NHS (seed {seed}, scale {scale}): {s.get('regions')} regions, {s.get('icbs')} ICBs, "
-              f"{s.get('sub_icbs')} sub-ICB locations, {s.get('pcns')} PCNs, {s.get('practices')} practices; "
-              f"loaded into {wh.root}")
-    _show_national(picture)
+        _print_json({"generated": generated.summary, "national": picture.to_dict(), "published": report.to_dict(),
+                     "maps": maps})
+    else:
+        s = generated.summary
+        out.print(f"Synthetic NHS (seed {seed}, scale {scale}): {s.get('regions')} regions, {s.get('icbs')} ICBs, "
+                  f"{s.get('sub_icbs')} sub-ICB locations, {s.get('pcns')} PCNs, {s.get('practices')} practices; "
+                  f"loaded into {wh.root}")
+        _show_national(picture)
+        out.print(f"Published the scorecard for the portal: {report.path}")
+    if serve:
+        from .cli_portal import serve as serve_portal
+
+        serve_portal(home=home)
 
 
 from . import cli_analysis  # noqa: E402,F401  (registers scorecard, profile, variation, diffusion, funnel)
+from . import cli_portal  # noqa: E402,F401  (registers publish, serve)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

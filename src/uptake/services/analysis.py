@@ -35,8 +35,69 @@ def check_level(level: str) -> str:
     return level
 
 
+CHILD_LEVEL = {"england": "region", "region": "icb", "icb": "sub_icb", "sub_icb": "pcn", "pcn": "practice"}
+PARENT_LEVEL = {"practice": "pcn", "pcn": "sub_icb", "sub_icb": "icb", "icb": "region", "region": ENGLAND}
+
+
+class Source:
+    """What the scorecard services read: scorecard rows from the engine (`Analysis`) or from the
+    precomputed tables the portal serves (`uptake.services.published.Published`). Subclasses
+    provide catalogue, measures, months(), names(), ta_table(), measure_table(),
+    org_series(), relatives(), membership and engine_name."""
+
+    catalogue: Catalogue
+    measures: tuple[Measure, ...]
+
+    def month(self, text: str | None) -> date:
+        """The month asked for, or the latest with prescribing; refused when none is loaded."""
+        months = self.months()
+        if not months:
+            raise UptakeError(f"{self.describe()}: no prescribing loaded; run `uptake demo` or "
+                              "`uptake ingest` an EPD file")
+        if text is None:
+            return months[-1]
+        when = parse_month(text)
+        if when not in months:
+            raise UptakeError(f"no prescribing loaded for {when:%Y-%m}; loaded: {months[0]:%Y-%m} to "
+                              f"{months[-1]:%Y-%m}")
+        return when
+
+    def org_level(self, code: str) -> str:
+        """The level of an organisation code, from the organisation files (the highest level when
+        a code is used at several)."""
+        code = code.strip().upper()
+        if code == ENGLAND_CODE:
+            return ENGLAND
+        types = {t for (t, c) in self.names() if c == code}
+        for level in reversed(LEVELS):
+            if level in types:
+                return level
+        raise UptakeError(f"no organisation {code!r} in the loaded organisation files; load ODS files with "
+                          "`uptake ingest` (e.g. epraccur, the practice mapping) or check the code")
+
+    def find(self, key: str):
+        """A TA or a measure by id."""
+        for m in self.measures:
+            if m.id == key:
+                return m
+        return self.catalogue.ta(key)
+
+    def parent(self, code: str, level: str, when: date) -> dict | None:
+        """{level, org, name} of the organisation `code` belongs to in `when`, or None."""
+        if level == ENGLAND:
+            return None
+        if level == "region":
+            return {"level": ENGLAND, "org": ENGLAND_CODE, "name": "England"}
+        up = self.relatives(code, level, when, upward=True)
+        return up[0] if up else None
+
+    def children(self, code: str, level: str, when: date) -> list[dict]:
+        """[{level, org, name}] of the organisations that belong to `code` in `when`, by name."""
+        return self.relatives(code, level, when, upward=False)
+
+
 @dataclass
-class Analysis:
+class Analysis(Source):
     """Opened with `open_analysis`; close it (or use it as a context manager) when done."""
 
     warehouse: Warehouse
@@ -57,6 +118,9 @@ class Analysis:
     def close(self) -> None:
         self.engine.close()
 
+    def describe(self) -> str:
+        return str(self.warehouse.root)
+
     @property
     def membership(self) -> str:
         return MEMBERSHIP_CURRENT if self.current_orgs else MEMBERSHIP_VALID
@@ -69,20 +133,6 @@ class Analysis:
         if self._months is None:
             self._months = prep.loaded_months(self.engine, self.datasets)
         return self._months
-
-    def month(self, text: str | None) -> date:
-        """The month asked for, or the latest with prescribing; refused when none is loaded."""
-        months = self.months()
-        if not months:
-            raise UptakeError(f"{self.warehouse.root}: no prescribing loaded; run `uptake demo` or "
-                              "`uptake ingest` an EPD file")
-        if text is None:
-            return months[-1]
-        when = parse_month(text)
-        if when not in months:
-            raise UptakeError(f"no prescribing loaded for {when:%Y-%m}; loaded: {months[0]:%Y-%m} to "
-                              f"{months[-1]:%Y-%m}")
-        return when
 
     def inputs(self, months: list[date] | None = None, tas: list[str] | None = None,
                measures: tuple[Measure, ...] = ()) -> sc.Inputs:
@@ -104,6 +154,55 @@ class Analysis:
         lv = sc.measure_level_facts(facts, inp, tuple(x for x in levels if x != ENGLAND), current=self.current_orgs)
         return self.engine.execute(lv)
 
+    def org_series(self, code: str, level: str, tas: list[str], months: list[date]) -> list[dict]:
+        """The rows of one organisation for these TAs and months, each with `flag_998_od`: its
+        funnel flag (allowing for overdispersion) among its level in the last of `months`."""
+        from .funnels import funnel_for
+
+        rows = self.ta_table(tas, months, (level,)).to_pylist()
+        now = months[-1]
+        mine = [r for r in rows if r["level"] == level and r["org"] == code]
+        for r in mine:
+            r["flag_998_od"] = None
+        if level == ENGLAND:
+            return mine
+        latest = {r["ta"]: r for r in mine if r["month"] == now}
+        for ta in tas:
+            peers = sorted((r for r in rows if r["ta"] == ta and r["month"] == now and r["level"] == level),
+                           key=lambda r: r["org"])
+            f = funnel_for(peers[0]["headline"], peers) if peers else None
+            if f is not None and ta in latest:
+                latest[ta]["flag_998_od"] = f.flags([r["org"] for r in peers].index(code))[2]
+        return mine
+
+    def relatives(self, code: str, level: str, when: date, *, upward: bool) -> list[dict]:
+        from ..engine.hierarchy import memberships
+
+        if "org_relations" not in self.datasets:
+            return []
+        inp = self.inputs([when], tas=[])
+        m = memberships(inp.relations, inp.months, current=self.current_orgs, latest=inp.latest)
+        names = self.names()
+        if upward:
+            ups = [PARENT_LEVEL[level]] + (["sub_icb"] if level == "practice" else [])
+            for up in ups:
+                got = self.engine.execute(m.filter((m.child == code) & (m.child_type == level)
+                                                   & (m.parent_type == up)))
+                if got.num_rows:
+                    parent = got.column("parent")[0].as_py()
+                    return [{"level": up, "org": parent, "name": names.get((up, parent))}]
+            return []
+        down = CHILD_LEVEL.get(level)
+        if down is None:
+            return []
+        if level == ENGLAND:
+            got = self.engine.execute(m.filter(m.child_type == down).select("child").distinct())
+        else:
+            got = self.engine.execute(m.filter((m.parent == code) & (m.parent_type == level)
+                                               & (m.child_type == down)).select("child").distinct())
+        kids = [{"level": down, "org": c, "name": names.get((down, c))} for c in got.column("child").to_pylist()]
+        return sorted(kids, key=lambda k: (k["name"] or k["org"]))
+
     def names(self) -> dict[tuple[str, str], str]:
         """(type, code) → name, from every loaded organisation file (the first name found)."""
         if self._names is None:
@@ -115,26 +214,6 @@ class Analysis:
                                            got.column("name").to_pylist()):
                     self._names.setdefault((typ, code), name)
         return self._names
-
-    def org_level(self, code: str) -> str:
-        """The level of an organisation code, from the organisation files (the highest level when
-        a code is used at several), or from the data itself."""
-        code = code.strip().upper()
-        if code == ENGLAND_CODE:
-            return ENGLAND
-        types = {t for (t, c) in self.names() if c == code}
-        for level in reversed(LEVELS):
-            if level in types:
-                return level
-        raise UptakeError(f"no organisation {code!r} in the loaded organisation files; load ODS files with "
-                          "`uptake ingest` (e.g. epraccur, the practice mapping) or check the code")
-
-    def find(self, key: str):
-        """A TA or a measure by id."""
-        for m in self.measures:
-            if m.id == key:
-                return m
-        return self.catalogue.ta(key)
 
 
 def open_analysis(warehouse: Warehouse, engine: str = "duckdb", *, current_orgs: bool = False,

@@ -11,7 +11,7 @@ import numpy as np
 from ..engine.hierarchy import ENGLAND
 from ..engine.stats.diffusion import DiffusionFit, fit_bass, fit_logistic, lag_behind
 from ..errors import UptakeError
-from .analysis import Analysis, check_level
+from .analysis import Source, check_level
 from .scorecard import HEADLINE_LABEL
 
 
@@ -78,7 +78,7 @@ def _curve(f: DiffusionFit, target: float) -> CurveFit:
                     t80=num(f.time_to(0.8 * target)), message=f.message)
 
 
-def diffusion(an: Analysis, ta_id: str, level: str = "icb") -> Diffusion:
+def diffusion(an: Source, ta_id: str, level: str = "icb") -> Diffusion:
     check_level(level)
     ta = an.catalogue.ta(ta_id)
     months = [m for m in an.months() if m >= ta.published.replace(day=1)]

@@ -16,7 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from ..engine.hierarchy import ENGLAND
 from ..engine.stats.funnel import funnel as funnel_statistics
 
 KIND = {"index": "rate", "per_1000": "rate", "items_per_1000": "rate", "proportion": "proportion"}
@@ -48,18 +51,17 @@ class FunnelRows:
         return (str(r.flag_95[i]), str(r.flag_998[i]), str(r.flag_998_od[i]))
 
 
+COUNTS = {"index": ("patients", "expected"), "per_1000": ("patients", "registered"),
+          "items_per_1000": ("items", "registered_all"), "proportion": ("numerator", "denominator")}
+
+
 def numerator_denominator(headline: str, rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     """The counts a headline is a ratio of, per row (NaN where unknown)."""
     def col(name: str) -> np.ndarray:
         return np.array([np.nan if r.get(name) is None else r[name] for r in rows], dtype=float)
 
-    if headline == "index":
-        return col("patients"), col("expected")
-    if headline == "per_1000":
-        return col("patients"), col("registered")
-    if headline == "items_per_1000":
-        return col("items"), col("registered_all")
-    return col("numerator"), col("denominator")
+    num, den = COUNTS.get(headline, COUNTS["proportion"])
+    return col(num), col(den)
 
 
 def funnel_for(headline: str, rows: list[dict]) -> FunnelRows | None:
@@ -67,9 +69,49 @@ def funnel_for(headline: str, rows: list[dict]) -> FunnelRows | None:
     if not rows or headline not in KIND:
         return None
     num, den = numerator_denominator(headline, rows)
+    return funnel_of_counts(headline, num, den)
+
+
+def funnel_of_counts(headline: str, num: np.ndarray, den: np.ndarray) -> FunnelRows:
     kind = KIND[headline]
     res = funnel_statistics(kind, num, den, multiplier=SCALE[headline])
     return FunnelRows(summary=summarise(kind, res), result=res, scale=SCALE[headline])
+
+
+def flag_columns(table: pa.Table, subject: str, headline: str | None = None) -> dict[str, pa.Array]:
+    """flag_95, flag_998 and flag_998_od for every row of a scorecard table holding many
+    subjects, levels and months: each (subject, level, month) judged as `funnel_for` judges it.
+    England's rows, and headlines without a funnel, get nulls. `headline` fixes the headline
+    for every row (a measure's 'proportion'); else the table's `headline` column gives it."""
+    n = table.num_rows
+    out = {name: np.full(n, None, dtype=object) for name in FLAGS}
+    keys = pc.sort_indices(table, [(subject, "ascending"), ("level", "ascending"), ("month", "ascending")])
+    order = keys.to_numpy()
+    cols = {c: table.column(c).take(keys) for c in (subject, "level", "month")}
+    heads = (np.full(n, headline, dtype=object) if headline else
+             table.column("headline").take(keys).to_numpy(zero_copy_only=False))
+    counts = {c: table.column(c).take(keys).to_numpy(zero_copy_only=False).astype(float)
+              for pair in COUNTS.values() for c in pair if c in table.column_names}
+    group = [cols[c].to_numpy(zero_copy_only=False) for c in (subject, "level", "month")]
+    change = np.zeros(n, dtype=bool)
+    if n:
+        change[0] = True
+        for g in group:
+            change[1:] |= g[1:] != g[:-1]
+    starts = np.flatnonzero(change)
+    ends = np.append(starts[1:], n)
+    for a, b in zip(starts, ends):
+        head = heads[a]
+        if group[1][a] == ENGLAND or head not in KIND:
+            continue
+        num, den = COUNTS[head]
+        f = funnel_of_counts(head, counts[num][a:b], counts[den][a:b])
+        for name in FLAGS:
+            out[name][order[a:b]] = getattr(f.result, name).astype(object)
+    return {name: pa.array(values.tolist(), pa.string()) for name, values in out.items()}
+
+
+FLAGS = ("flag_95", "flag_998", "flag_998_od")
 
 
 def summarise(kind: str, res) -> FunnelSummary:

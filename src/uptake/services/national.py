@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from ..engine.hierarchy import ENGLAND
-from .analysis import Analysis
+from .analysis import Source
 from .funnels import funnel_for
 from .scorecard import HEADLINE_LABEL
 
@@ -43,7 +43,7 @@ class NationalPicture:
         return asdict(self)
 
 
-def national_picture(an: Analysis, month: str | None = None) -> NationalPicture:
+def national_picture(an: Source, month: str | None = None) -> NationalPicture:
     when = an.month(month)
     cat = an.catalogue
     table = an.ta_table([t.id for t in cat.technology_appraisals], [when], ("icb",)).to_pylist()

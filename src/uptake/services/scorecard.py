@@ -17,7 +17,7 @@ from ..engine.hierarchy import ENGLAND, ENGLAND_CODE
 from ..engine.prepare import headline as catalogue_headline
 from ..engine.stats.ranking import deciles
 from ..errors import UptakeError
-from .analysis import Analysis, check_level
+from .analysis import CHILD_LEVEL, Source, check_level
 from .funnels import FunnelSummary, funnel_for
 
 DEFAULT_MIN_ITEMS = 5
@@ -140,7 +140,7 @@ def _ta_notes(ta, headline: str) -> list[str]:
     return notes
 
 
-def scorecard(an: Analysis, subject: str, level: str = "icb", month: str | None = None,
+def scorecard(an: Source, subject: str, level: str = "icb", month: str | None = None,
               min_items: int = DEFAULT_MIN_ITEMS) -> Scorecard:
     """Every organisation of `level` for one TA or measure in one month (default: the latest)."""
     check_level(level)
@@ -232,10 +232,7 @@ class Profile:
         return asdict(self)
 
 
-CHILD_LEVEL = {"region": "icb", "icb": "sub_icb", "sub_icb": "pcn", "pcn": "practice", "england": "region"}
-
-
-def profile(an: Analysis, org: str, month: str | None = None, min_items: int = DEFAULT_MIN_ITEMS,
+def profile(an: Source, org: str, month: str | None = None, min_items: int = DEFAULT_MIN_ITEMS,
             trend_months: int = 12) -> Profile:
     """One organisation against England and its peers for every catalogue TA."""
     code = org.strip().upper()
@@ -243,64 +240,30 @@ def profile(an: Analysis, org: str, month: str | None = None, min_items: int = D
     when = an.month(month)
     months = [m for m in an.months() if m <= when][-trend_months:]
     tas = [t.id for t in an.catalogue.technology_appraisals]
-    table = an.ta_table(tas, months, (level,))
-    rows = _rows(table)
-    mine = [r for r in rows if r["level"] == level and r["org"] == code]
+    mine = an.org_series(code if level != ENGLAND else ENGLAND_CODE, level, tas, months)
     if not mine and level != ENGLAND:
         raise UptakeError(f"{code} ({level}) has no prescribing or registered patients in "
                           f"{months[0]:%Y-%m}–{when:%Y-%m}")
-    now = f"{when:%Y-%m}"
-    # funnel flags need the whole level in the month
-    flags: dict[str, str | None] = {}
-    for ta in tas:
-        peers = sorted((r for r in rows if r["ta"] == ta and r["month"] == now and r["level"] == level),
-                       key=lambda r: r["org"])
-        if not peers or level == ENGLAND:
-            continue
-        f = funnel_for(peers[0]["headline"], peers)
-        position = {r["org"]: i for i, r in enumerate(peers)}
-        if f is not None and code in position:
-            flags[ta] = f.flags(position[code])[2]
     by_ta: dict[str, list[dict]] = {}
-    for r in mine if level != ENGLAND else [r for r in rows if r["level"] == ENGLAND]:
+    for r in mine:
         by_ta.setdefault(r["ta"], []).append(r)
     out = []
     for ta in an.catalogue.technology_appraisals:
         series = sorted(by_ta.get(ta.id, []), key=lambda r: r["month"])
-        latest = next((r for r in series if r["month"] == now), None)
+        latest = next((r for r in series if r["month"] == when), None)
         if latest is None:
             continue
         row = ProfileRow(ta=ta.id, title=ta.title, area=ta.clinical_area, headline=latest["headline"],
-                         value=latest["value"], england_value=latest["england_value"],
-                         percentile=latest.get("percentile"), flag_998_od=flags.get(ta.id),
-                         items=latest["items"], patients=latest["patients"], expected=latest["expected"],
-                         index=latest["index"],
-                         trend=[None if is_small(r["items"], min_items) else r["value"] for r in series])
+                         value=_clean(latest["value"]), england_value=_clean(latest["england_value"]),
+                         percentile=_clean(latest.get("percentile")), flag_998_od=latest.get("flag_998_od"),
+                         items=_clean(latest["items"]), patients=_clean(latest["patients"]),
+                         expected=_clean(latest["expected"]), index=_clean(latest["index"]),
+                         trend=[None if is_small(r["items"], min_items) else _clean(r["value"]) for r in series])
         if is_small(latest["items"], min_items):
             row.value = row.percentile = row.items = row.patients = row.index = row.flag_998_od = None
             row.trend = []
             row.suppressed = True
         out.append(row)
-    names = an.names()
-    parent = _parent(an, code, level, when)
-    return Profile(org=code, name=names.get((level, code)), level=level, month=now, parent=parent,
-                   children_level=CHILD_LEVEL.get(level), membership=an.membership, engine=an.engine_name,
-                   rows=out)
-
-
-def _parent(an: Analysis, code: str, level: str, when: date) -> dict | None:
-    from ..engine.hierarchy import memberships
-
-    if level in (ENGLAND, "region") or "org_relations" not in an.datasets:
-        return {"level": ENGLAND, "org": ENGLAND_CODE, "name": "England"} if level == "region" else None
-    inp = an.inputs([when], tas=[])
-    m = memberships(inp.relations, inp.months, current=an.current_orgs, latest=inp.latest)
-    up = {"practice": "pcn", "pcn": "sub_icb", "sub_icb": "icb", "icb": "region"}[level]
-    got = an.engine.execute(m.filter((m.child == code) & (m.child_type == level) & (m.parent_type == up)))
-    if got.num_rows == 0 and level == "practice":
-        up = "sub_icb"
-        got = an.engine.execute(m.filter((m.child == code) & (m.child_type == level) & (m.parent_type == up)))
-    if got.num_rows == 0:
-        return None
-    parent = got.column("parent")[0].as_py()
-    return {"level": up, "org": parent, "name": an.names().get((up, parent))}
+    return Profile(org=code, name=an.names().get((level, code)), level=level, month=f"{when:%Y-%m}",
+                   parent=an.parent(code, level, when), children_level=CHILD_LEVEL.get(level),
+                   membership=an.membership, engine=an.engine_name, rows=out)

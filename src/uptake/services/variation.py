@@ -10,7 +10,7 @@ import numpy as np
 
 from ..engine.stats.funnel import funnel_curves
 from ..engine.stats.variation import variation_summary
-from .analysis import Analysis
+from .analysis import Source
 from .funnels import funnel_for, numerator_denominator
 from .scorecard import DEFAULT_MIN_ITEMS, Scorecard, scorecard, suppressed
 
@@ -63,7 +63,7 @@ def _f(v) -> float | None:
     return None if v is None or not np.isfinite(v) else float(v)
 
 
-def variation(an: Analysis, subject: str, level: str = "sub_icb", month: str | None = None,
+def variation(an: Source, subject: str, level: str = "sub_icb", month: str | None = None,
               min_items: int = DEFAULT_MIN_ITEMS, trim: float = 0.05) -> Variation:
     full = scorecard(an, subject, level, month, min_items=0)
     card = suppressed(full, min_items)

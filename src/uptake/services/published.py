@@ -1,0 +1,139 @@
+"""The published scorecard as a `Source`: the services (scorecard, profile, variation,
+diffusion) read the precomputed tables written by `services.publish` exactly as they read the
+engine, so a page shows the figures `uptake scorecard` prints, without scanning prescribing.
+
+Opened read-only; several processes (the portal's workers) may hold it at once. One DuckDB
+cursor per thread."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from ..catalogue import load_catalogue
+from ..catalogue.measures import load_measures
+from ..engine.hierarchy import ENGLAND, ENGLAND_CODE
+from ..errors import UptakeError
+from .analysis import CHILD_LEVEL, MEMBERSHIP_CURRENT, MEMBERSHIP_VALID, Source, parse_month
+
+
+class Published(Source):
+    def __init__(self, path: str | Path, *, threads: int | None = None):
+        self.path = Path(path)
+        if not self.path.exists():
+            raise UptakeError(f"{self.path}: no published scorecard; run `uptake publish` (or `uptake demo`)")
+        config = {"threads": threads} if threads else {}
+        self._con = duckdb.connect(str(self.path), read_only=True, config=config)
+        self._local = threading.local()
+        self.catalogue = load_catalogue()
+        self.measures = load_measures()
+        self.meta = {k: json.loads(v) for k, v in self._con.execute("SELECT key, value FROM meta").fetchall()}
+        self._months = [parse_month(m) for m in self.meta["months"]]
+        self.datasets = tuple(self.meta["datasets"])
+        self.current_orgs = bool(self.meta["current_orgs"])
+        self._names: dict[tuple[str, str], str] | None = None
+        self._orgs: list[dict] | None = None
+        tables = {r[0] for r in self._con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        self._has_measures = "measure_scorecard" in tables
+
+    def __enter__(self) -> Published:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._con.close()
+
+    def describe(self) -> str:
+        return str(self.path)
+
+    @property
+    def membership(self) -> str:
+        return MEMBERSHIP_CURRENT if self.current_orgs else MEMBERSHIP_VALID
+
+    @property
+    def engine_name(self) -> str:
+        return f"published ({self.meta['engine']})"
+
+    @property
+    def published_at(self) -> str:
+        return self.meta["published_at"]
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._local.cursor = self._con.cursor()
+        return cur
+
+    def query(self, sql: str, params: Sequence = ()) -> pa.Table:
+        rel = self._cursor().sql(sql, params=list(params))
+        # DuckDB 2 names it to_arrow_table; 1.x arrow()
+        return rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.arrow()
+
+    def months(self) -> list[date]:
+        return self._months
+
+    # --- the Source interface ----------------------------------------------------------------
+
+    def ta_table(self, tas: list[str], months: list[date], levels: tuple[str, ...]) -> pa.Table:
+        return self._rows("ta_scorecard", "ta", tas, months, levels)
+
+    def measure_table(self, measure_ids: list[str], months: list[date], levels: tuple[str, ...]) -> pa.Table:
+        if not self._has_measures:
+            raise UptakeError(f"{self.path}: no measures were published")
+        return self._rows("measure_scorecard", "measure", measure_ids, months, levels)
+
+    def _rows(self, table: str, key: str, subjects: list[str], months: list[date], levels) -> pa.Table:
+        wanted = sorted({*levels, ENGLAND})
+        return self.query(
+            f"SELECT * FROM {table} WHERE {key} IN (SELECT unnest(?)) AND month IN (SELECT unnest(?)) "
+            f"AND level IN (SELECT unnest(?))", [list(subjects), list(months), wanted])
+
+    def org_series(self, code: str, level: str, tas: list[str], months: list[date]) -> list[dict]:
+        rows = self.query(
+            "SELECT * EXCLUDE (flag_95, flag_998) FROM ta_scorecard WHERE level = ? AND org = ? "
+            "AND ta IN (SELECT unnest(?)) AND month IN (SELECT unnest(?))",
+            [level, code, list(tas), list(months)]).to_pylist()
+        now = months[-1]
+        for r in rows:
+            if r["month"] != now:
+                r["flag_998_od"] = None
+        return rows
+
+    def names(self) -> dict[tuple[str, str], str]:
+        if self._names is None:
+            self._names = {(o["level"], o["code"]): o["name"] for o in self.organisations()}
+            self._names[(ENGLAND, ENGLAND_CODE)] = "England"
+        return self._names
+
+    def organisations(self) -> list[dict]:
+        """Every named organisation: level, code, name, parent_level, parent."""
+        if self._orgs is None:
+            self._orgs = self.query("SELECT * FROM organisations").to_pylist()
+        return self._orgs
+
+    def relatives(self, code: str, level: str, when: date, *, upward: bool) -> list[dict]:
+        # the published hierarchy is the latest month's (it is what the portal drills through)
+        if upward:
+            me = next((o for o in self.organisations() if o["level"] == level and o["code"] == code), None)
+            if me is None or me["parent"] is None:
+                return []
+            return [{"level": me["parent_level"], "org": me["parent"],
+                     "name": self.names().get((me["parent_level"], me["parent"]))}]
+        down = CHILD_LEVEL.get(level)
+        kids = [{"level": o["level"], "org": o["code"], "name": o["name"]} for o in self.organisations()
+                if o["parent_level"] == level and o["parent"] == code
+                and (o["level"] == down or (level == "sub_icb" and o["level"] == "practice"))]
+        return sorted(kids, key=lambda k: (k["level"] != down, k["name"] or k["org"]))
+
+    def diffusion(self, ta: str, level: str) -> dict | None:
+        """The stored diffusion (services.diffusion.Diffusion as a dict), or None."""
+        got = self._cursor().execute("SELECT body FROM diffusion WHERE ta = ? AND level = ?", [ta, level]).fetchall()
+        return json.loads(got[0][0]) if got else None
