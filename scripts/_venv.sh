@@ -27,3 +27,14 @@ if [ ! -f "$STAMP" ] || [ "$ROOT/pyproject.toml" -nt "$STAMP" ]; then
   touch "$STAMP"
 fi
 export PATH="$VENV/bin:$PATH"
+# The portal's front-end packages (NHS.UK frontend, Vega-Lite), pinned by package-lock.json and
+# served locally. Without npm the portal still runs, unstyled and without charts.
+FRONTEND="$ROOT/src/uptake/web/frontend"
+if [ ! -f "$FRONTEND/node_modules/.package-lock.json" ] || [ "$FRONTEND/package-lock.json" -nt "$FRONTEND/node_modules/.package-lock.json" ]; then
+  if command -v npm >/dev/null 2>&1; then
+    echo "Installing the portal's front-end packages (npm ci)" >&2
+    (cd "$FRONTEND" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  else
+    echo "warning: npm not found: the portal will have no NHS.UK styles or charts (install Node.js 20+)" >&2
+  fi
+fi

@@ -368,3 +368,20 @@ def _ring_json(ring: shapely.LinearRing, precision: int, *, counter_clockwise: b
     if (doubled_area > 0) != counter_clockwise:
         xy = xy[::-1]
     return xy.tolist()
+
+
+def d3_winding(collection: dict) -> dict:
+    """The same FeatureCollection with every ring reversed: exterior rings clockwise, holes
+    counter-clockwise, as d3-geo (and so Vega's geoshape) reads polygons on the sphere. With
+    RFC 7946's winding, d3 draws each area's complement: the whole map filled."""
+    def flip(geometry: dict | None) -> dict | None:
+        if geometry is None:
+            return None
+        if geometry["type"] == "Polygon":
+            return {"type": "Polygon", "coordinates": [ring[::-1] for ring in geometry["coordinates"]]}
+        if geometry["type"] == "MultiPolygon":
+            return {"type": "MultiPolygon",
+                    "coordinates": [[ring[::-1] for ring in poly] for poly in geometry["coordinates"]]}
+        return geometry
+
+    return {**collection, "features": [{**f, "geometry": flip(f["geometry"])} for f in collection["features"]]}

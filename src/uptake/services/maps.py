@@ -1,14 +1,16 @@
 """Boundaries for the portal's maps: a GeoJSON whose features carry ODS codes, matched to the
 published organisations and dissolved up the hierarchy (sub-ICB → ICB → region), written next to
-the published scorecard as `geo/<level>.geojson` with a `maps.json` saying what matched."""
+the published scorecard as `geo/<level>.geojson` (wound for d3-geo, which Vega draws with) with
+a `maps.json` saying what matched."""
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
-from ..geo import build_level_maps, write_level_maps
+from ..geo import build_level_maps, d3_winding, write_level_maps
 from .published import Published
 
 
@@ -31,7 +33,7 @@ def publish_maps(published: Path, boundaries: Path) -> dict:
     maps = build_level_maps(boundaries, {k: v for k, v in known.items() if k in ("sub_icb", "icb", "region")},
                             parents, names)
     directory = maps_dir(published)
-    write_level_maps(maps, directory)
+    write_level_maps(replace(maps, maps={lv: d3_winding(fc) for lv, fc in maps.maps.items()}), directory)
     summary = {"source": str(boundaries), "levels": list(maps.maps), "matched_level": maps.matched_level,
                "property": maps.property, "matched": maps.matched, "unmatched": maps.unmatched,
                "notes": maps.notes}

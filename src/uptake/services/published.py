@@ -28,8 +28,9 @@ class Published(Source):
         self.path = Path(path)
         if not self.path.exists():
             raise UptakeError(f"{self.path}: no published scorecard; run `uptake publish` (or `uptake demo`)")
-        config = {"threads": threads} if threads else {}
-        self._con = duckdb.connect(str(self.path), read_only=True, config=config)
+        self._con = duckdb.connect(str(self.path), read_only=True)
+        if threads:  # a setting of the database instance, shared by connections in this process
+            self._con.execute(f"SET threads TO {int(threads)}")
         self._local = threading.local()
         self.catalogue = load_catalogue()
         self.measures = load_measures()

@@ -1,0 +1,152 @@
+"""What the pages and the API ask of the publication, memoised per publication (see store)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pyarrow.compute as pc
+
+from ..catalogue.measures import Measure
+from ..engine.hierarchy import ENGLAND
+from ..engine.stats.ranking import deciles
+from ..errors import UptakeError
+from ..services import scorecard as sc
+from ..services import variation as var
+from ..services.analysis import ALL_LEVELS, check_level
+from ..services.search import Directory
+from .store import cached, published
+
+
+class NotFound(UptakeError):
+    """A TA, measure or organisation the publication does not have (HTTP 404)."""
+
+
+def subject(key: str):
+    """A TA or a measure by id (TA275, ta275, 275, doac_share), or NotFound."""
+    pub = published()
+    try:
+        return pub.find(key if not key.isdigit() else f"TA{key}")
+    except (UptakeError, LookupError) as exc:
+        raise NotFound(str(exc)) from None
+
+
+def organisation(code: str) -> dict:
+    code = code.strip().upper()
+    if code == "ENG":
+        return {"level": ENGLAND, "code": "ENG", "name": "England", "parent_level": None, "parent": None}
+    org = _by_code().get(code)
+    if org is None:
+        raise NotFound(f"no organisation {code!r} in the published scorecard")
+    return org
+
+
+@cached
+def _by_code() -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    rank = {lv: i for i, lv in enumerate(ALL_LEVELS)}
+    for o in published().organisations():
+        if o["code"] not in out or rank[o["level"]] > rank[out[o["code"]]["level"]]:
+            out[o["code"]] = o
+    return out
+
+
+def month(text: str | None) -> date:
+    return published().month(text)
+
+
+def level(text: str) -> str:
+    return check_level(text)
+
+
+@cached
+def scorecard(key: str, lv: str, when: str | None, min_items: int = sc.DEFAULT_MIN_ITEMS) -> sc.Scorecard:
+    return sc.scorecard(published(), key, level(lv), when, min_items=min_items)
+
+
+@cached
+def profile(code: str, when: str | None) -> sc.Profile:
+    return sc.profile(published(), code, when)
+
+
+@cached
+def variation(key: str, lv: str, when: str | None) -> var.Variation:
+    return var.variation(published(), key, level(lv), when)
+
+
+@cached
+def diffusion(ta: str, lv: str) -> dict:
+    """The stored diffusion of a TA at region or ICB level; computed (and memoised) at others."""
+    stored = published().diffusion(ta, lv)
+    if stored is not None:
+        return stored
+    from ..services.diffusion import diffusion as fit
+
+    return fit(published(), ta, level(lv)).to_dict()
+
+
+@cached
+def decile_series(key: str, lv: str) -> list[dict]:
+    """Deciles of the headline value across the level's organisations, every month."""
+    pub = published()
+    item = subject(key)
+    months = pub.months()
+    if isinstance(item, Measure):
+        t = pub.measure_table([item.id], months, (lv,))
+    else:
+        t = pub.ta_table([item.id], months, (lv,))
+    t = t.filter(pc.equal(t.column("level"), lv))
+    out = []
+    month_col = t.column("month").to_numpy(zero_copy_only=False)
+    values = t.column("value").to_numpy(zero_copy_only=False).astype(float)
+    for m in months:
+        v = values[(month_col == np.datetime64(m)) & np.isfinite(values)]
+        if v.size:
+            out.append({"month": f"{m:%Y-%m}", **{f"p{10 * (k + 1)}": float(q) for k, q in enumerate(deciles(v))}})
+    return out
+
+
+@cached
+def directory() -> Directory:
+    pub = published()
+    return Directory(pub.organisations(), pub.catalogue)
+
+
+@cached
+def children(code: str, lv: str) -> list[dict]:
+    pub = published()
+    return pub.children(code, lv, pub.months()[-1])
+
+
+@cached
+def home(when: str | None) -> dict:
+    """England's headline: TAs furthest behind expected use, those with the widest unwarranted
+    variation among ICBs (the systematic component of variation, beyond chance), the most recent."""
+    pub = published()
+    now = pub.month(when)
+    tas = pub.catalogue.technology_appraisals
+    eng = {r["ta"]: r for r in pub.ta_table([t.id for t in tas], [now], (ENGLAND,)).to_pylist()
+           if r["level"] == ENGLAND}
+    behind, widest = [], []
+    for t in tas:
+        r = eng.get(t.id)
+        if r is None or r["headline"] == "none":
+            continue
+        if r["headline"] == "index" and r["value"] is not None:
+            behind.append({"ta": t, "value": r["value"], "headline": r["headline"]})
+        v = variation(t.id, "icb", f"{now:%Y-%m}")
+        scv = v.summary.get("scv")  # the systematic component: variation beyond chance
+        if scv is not None and np.isfinite(scv):
+            widest.append({"ta": t, "scv": scv, "p90_p10": v.summary.get("p90_p10"), "headline": r["headline"],
+                           "lagging": v.scorecard.funnel.outside_998_low_od if v.scorecard.funnel else None})
+    behind.sort(key=lambda d: d["value"])
+    widest.sort(key=lambda d: -d["scv"])
+    recent = sorted(tas, key=lambda t: t.published, reverse=True)[:5]
+    recent_rows = []
+    for t in recent:
+        try:
+            d = diffusion(t.id, "icb") if t.id in eng else None
+        except UptakeError:  # no prescribing since it was published
+            d = None
+        recent_rows.append({"ta": t, "england": eng.get(t.id), "diffusion": d})
+    return {"month": f"{now:%Y-%m}", "behind": behind[:5], "widest": widest[:5], "recent": recent_rows}

@@ -1,0 +1,90 @@
+"""Formatting for the portal's templates: values by headline, flags as NHS tags, charts."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+register = template.Library()
+
+FLAG_TAGS = {
+    "low": ("Below 99.8% limit", "nhsuk-tag--red"),
+    "high": ("Above 99.8% limit", "nhsuk-tag--blue"),
+    "not significant": ("Within limits", "nhsuk-tag--grey"),
+}
+
+
+def _missing(v) -> bool:
+    return v is None or (isinstance(v, float) and not math.isfinite(v))
+
+
+@register.filter
+def headline_value(v, headline: str) -> str:
+    """An uptake index or share as a percentage; a rate to 2 decimals."""
+    if _missing(v):
+        return "—"
+    if headline in ("index", "proportion"):
+        return f"{v:.0%}" if abs(v) >= 0.1 else f"{v:.1%}"
+    return f"{v:,.2f}"
+
+
+@register.filter
+def number(v, places: int = 0) -> str:
+    if _missing(v):
+        return "—"
+    return f"{v:,.{int(places)}f}"
+
+
+@register.filter
+def percent(v) -> str:
+    return "—" if _missing(v) else f"{v:.0f}"
+
+
+@register.filter
+def flag_tag(flag) -> str:
+    """The overdispersed 99.8% funnel flag as an NHS tag (text, not colour alone)."""
+    if not flag:
+        return "—"
+    text, cls = FLAG_TAGS.get(flag, (flag, "nhsuk-tag--grey"))
+    return format_html('<strong class="nhsuk-tag {}">{}</strong>', cls, text)
+
+
+@register.simple_tag
+def chart(spec_id: str, spec: dict, description: str = "") -> str:
+    """A Vega-Lite chart: the spec as JSON in the page, drawn by portal.js with vega-embed."""
+    data = json.dumps(_finite(spec), allow_nan=False, default=str).replace("</", "<\\/")
+    return format_html('<div class="uptake-chart" id="{}" data-spec-id="{}-spec" role="figure" aria-label="{}">'
+                       '</div><script type="application/json" id="{}-spec">{}</script>',
+                       spec_id, spec_id, description or spec.get("description", ""), spec_id, mark_safe(data))
+
+
+def _finite(v):
+    """JSON has no NaN or infinity: they become null."""
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_finite(x) for x in v]
+    return v
+
+
+@register.simple_tag(takes_context=True)
+def query(context, **changes) -> str:
+    """The current query string with some parameters changed (None removes one)."""
+    params = context["request"].GET.copy()
+    for k, v in changes.items():
+        if v is None:
+            params.pop(k, None)
+        else:
+            params[k] = v
+    return "?" + params.urlencode() if params else "?"
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key, key)

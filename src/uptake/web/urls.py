@@ -1,0 +1,24 @@
+from django.urls import path
+
+from . import views
+from .api import api
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("search/", views.search, name="search"),
+    path("ta/", views.ta_list, name="ta_list"),
+    path("ta/<str:key>/", views.ta_page, name="ta"),
+    path("org/<str:code>/", views.org_page, name="org"),
+    path("compare/", views.compare, name="compare"),
+    path("definitions/", views.definitions, name="definitions"),
+    path("sources/", views.sources, name="sources"),
+    path("downloads/", views.downloads, name="downloads"),
+    path("downloads/scorecard.<str:fmt>", views.download_scorecard, name="download_scorecard"),
+    path("maps/<str:level>.geojson", views.map_file, name="map_file"),
+    path("healthz", views.healthz, name="healthz"),
+    path("assets/nhsuk-frontend.css", views.nhsuk_css, name="nhsuk_css"),
+    path("api/v1/", api.urls),
+]
+
+handler404 = "uptake.web.views.not_found"
+handler500 = "uptake.web.views.server_error"

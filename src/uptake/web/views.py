@@ -1,0 +1,349 @@
+"""The portal's pages. Each reads the publication through `queries` (memoised) and hands the
+templates plain values and Vega-Lite specs (`uptake.charts`); no SQL here."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+from django.conf import settings
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from .. import charts
+from ..catalogue.measures import Measure
+from ..engine.hierarchy import ENGLAND
+from ..errors import UptakeError
+from ..services.analysis import ALL_LEVELS
+from ..services.scorecard import DEFAULT_MIN_ITEMS, HEADLINE_LABEL, SUPPRESSIBLE
+from ..services.search import LEVEL_NAMES
+from . import queries as q
+from .store import NotPublished, published
+
+LEVEL_CHOICES = [lv for lv in ALL_LEVELS if lv != ENGLAND]
+PAGE_SIZE = 50
+SORTS = {"name": lambda d: (d["name"] or d["org"]).lower(),
+         **{k: (lambda k: lambda d: (d[k] is not None, d[k] or 0.0))(k) for k in ("value", "percentile", "denominator")}}
+DOCS = Path(__file__).resolve().parents[3] / "docs"
+
+
+def site_context(request: HttpRequest) -> dict:
+    try:
+        pub = published()
+        return {"published_at": pub.published_at, "latest_month": f"{pub.months()[-1]:%Y-%m}",
+                "level_names": LEVEL_NAMES}
+    except NotPublished:
+        return {"published_at": None, "level_names": LEVEL_NAMES}
+
+
+def _guard(view):
+    """Pages answer a bad code with 404 and a bad month or level with 400, in the site's design."""
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except q.NotFound as exc:
+            return render(request, "uptake/error.html", {"title": "Not found", "message": str(exc)}, status=404)
+        except NotPublished as exc:
+            return render(request, "uptake/error.html", {"title": "Nothing published yet", "message": str(exc)},
+                          status=503)
+        except UptakeError as exc:
+            return render(request, "uptake/error.html", {"title": "Cannot show that", "message": str(exc)},
+                          status=400)
+    wrapper.__name__ = view.__name__
+    return wrapper
+
+
+def _value_unit(headline: str) -> str:
+    return {"index": "uptake index", "per_1000": "per 1,000 registered", "items_per_1000": "items per 1,000",
+            "proportion": "share"}.get(headline, "")
+
+
+# --- home and search ----------------------------------------------------------------------------
+
+
+@_guard
+def home(request):
+    return render(request, "uptake/home.html", {"home": q.home(None), "headline_label": HEADLINE_LABEL})
+
+
+@_guard
+def search(request):
+    text = request.GET.get("q", "").strip()[:200]
+    hits = q.directory().search(text, limit=30) if text else []
+    if hits and hits[0].score >= 110 and (len(hits) == 1 or hits[1].score < 110):
+        h = hits[0]
+        return redirect("org" if h.kind == "organisation" else "ta", h.code)
+    return render(request, "uptake/search.html", {"q": text, "hits": hits})
+
+
+@_guard
+def ta_list(request):
+    pub = published()
+    now = pub.months()[-1]
+    rows = {r["ta"]: r for r in pub.ta_table([t.id for t in pub.catalogue.technology_appraisals], [now],
+                                             (ENGLAND,)).to_pylist()}
+    areas = []
+    for area in pub.catalogue.areas:
+        tas = [t for t in pub.catalogue.technology_appraisals if t.clinical_area == area.id]
+        if tas:
+            areas.append({"area": area, "tas": [{"ta": t, "england": rows.get(t.id)} for t in tas]})
+    return render(request, "uptake/ta_list.html", {"areas": areas, "measures": pub.measures,
+                                                   "month": f"{now:%Y-%m}"})
+
+
+# --- a TA (or a measure) ------------------------------------------------------------------------
+
+
+@_guard
+def ta_page(request, key: str):
+    item = q.subject(key)
+    if item.id != key:
+        return redirect("ta", item.id)
+    level = request.GET.get("level", "icb")
+    if level not in LEVEL_CHOICES:
+        raise UptakeError(f"level {level!r}: expected one of {', '.join(LEVEL_CHOICES)}")
+    month = request.GET.get("month") or None
+    card = q.scorecard(item.id, level, month)
+    var = q.variation(item.id, level, month)
+    is_ta = not isinstance(item, Measure)
+    unit = _value_unit(card.headline)
+    ctx = {"item": item, "is_ta": is_ta, "card": card, "var": var, "level": level, "levels": LEVEL_CHOICES,
+           "months": [f"{m:%Y-%m}" for m in published().months()], "unit": unit, "month": card.month}
+    # ranking table: sorted and paged on the server (works without JavaScript)
+    sort = request.GET.get("sort", "value")
+    sort = sort if sort in SORTS else "value"
+    desc = request.GET.get("dir", "desc" if sort in ("value", "percentile", "denominator") else "asc") == "desc"
+    counts = {p.org: (p.numerator, p.denominator) for p in var.points}
+    rows = [{"rank": None, "row": r, "org": r.org, "name": r.name, "value": r.value, "percentile": r.percentile,
+             "numerator": counts.get(r.org, (None, None))[0], "denominator": counts.get(r.org, (None, None))[1]}
+            for r in card.rows]
+    for i, d in enumerate(sorted((d for d in rows if d["value"] is not None), key=lambda d: -d["value"])):
+        d["rank"] = i + 1
+    rows.sort(key=SORTS[sort], reverse=desc)
+    pages = max(1, -(-len(rows) // PAGE_SIZE))
+    page = min(max(1, _int(request.GET.get("page"), 1)), pages)
+    ctx.update(rows=rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE], sort=sort, desc=desc, page=page, pages=pages,
+               total=len(rows), page_range=range(1, pages + 1))
+    # charts
+    specs = {"funnel": charts.funnel(var.to_dict() | {"points": [asdict(p) for p in var.points]},
+                                     value_label=_label(card), title=f"{item.id}: funnel plot, {card.month}")}
+    specs["deciles"] = charts.deciles(q.decile_series(item.id, level), value_label=_label(card),
+                                      title=f"{item.id}: deciles across {LEVEL_NAMES[level]}s")
+    diffusion = None
+    if is_ta and card.headline != "none":
+        try:
+            diffusion = q.diffusion(item.id, "icb")
+        except UptakeError:
+            diffusion = None
+        if diffusion and any(v is not None for v in diffusion["england"]):
+            specs["diffusion"] = charts.diffusion(diffusion, value_label=_label(card),
+                                                  title=f"{item.id}: England since NICE published it")
+    map_levels = _map_levels()
+    if level in map_levels:
+        specs["map"] = charts.choropleth(
+            reverse("map_file", args=[level]),
+            [{"org": r.org, "name": r.name, "value": r.value, "flag_998_od": r.flag_998_od} for r in card.rows],
+            level_label=LEVEL_NAMES[level], value_label=_label(card), title=f"{item.id} by {LEVEL_NAMES[level]}")
+    rows_of_diffusion = list(zip(diffusion["months"], diffusion["months_since_publication"], diffusion["england"])) \
+        if diffusion else []
+    ctx.update(specs=specs, diffusion=diffusion, diffusion_rows=rows_of_diffusion, map_levels=map_levels, deciles=q.decile_series(item.id, level),
+               summary=var.summary, opportunity=var.opportunity)
+    return render(request, "uptake/ta.html", ctx)
+
+
+def _label(card) -> str:
+    return HEADLINE_LABEL.get(card.headline, card.headline)
+
+
+def _int(text, default: int) -> int:
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return default
+
+
+def _map_levels() -> list[str]:
+    meta = settings.GEO_DIR / "maps.json"
+    if not meta.exists():
+        return []
+    return [lv for lv in json.loads(meta.read_text())["levels"] if (settings.GEO_DIR / f"{lv}.geojson").exists()]
+
+
+def map_file(request, level: str):
+    if level not in _map_levels():
+        raise Http404(f"no map of {level}")
+    resp = FileResponse(open(settings.GEO_DIR / f"{level}.geojson", "rb"), content_type="application/geo+json")
+    resp["Cache-Control"] = "public, max-age=3600"
+    return resp
+
+
+# --- an organisation ----------------------------------------------------------------------------
+
+
+@_guard
+def org_page(request, code: str):
+    org = q.organisation(code)
+    if org["code"] != code:
+        return redirect("org", org["code"])
+    month = request.GET.get("month") or None
+    prof = q.profile(org["code"], month)
+    pub = published()
+    by_area: dict[str, list] = {}
+    for r in prof.rows:
+        by_area.setdefault(r.area, []).append({
+            "row": r, "unit": _value_unit(r.headline),
+            "spark": charts.sparkline_svg(r.trend, label=f"{r.ta}, last {len(r.trend)} months")})
+    areas = [{"area": a, "rows": by_area[a.id]} for a in pub.catalogue.areas if a.id in by_area]
+    kids = q.children(org["code"], org["level"])
+    ctx = {"org": org, "profile": prof, "areas": areas, "children": kids[:500], "children_total": len(kids),
+           "months": [f"{m:%Y-%m}" for m in pub.months()], "month": prof.month}
+    return render(request, "uptake/org.html", ctx)
+
+
+@_guard
+def compare(request):
+    codes = [c.strip().upper() for c in request.GET.getlist("orgs") for c in c.split(",") if c.strip()]
+    codes = list(dict.fromkeys(codes))
+    if len(codes) > 5:
+        raise UptakeError("compare: at most five organisations at once")
+    orgs = [q.organisation(c) for c in codes]
+    month = request.GET.get("month") or None
+    profiles = [q.profile(o["code"], month) for o in orgs]
+    pub = published()
+    table = []
+    for t in pub.catalogue.technology_appraisals:
+        cells = []
+        for p in profiles:
+            cells.append(next((r for r in p.rows if r.ta == t.id), None))
+        if any(c is not None for c in cells):
+            first = next(c for c in cells if c is not None)
+            table.append({"ta": t, "cells": cells, "england": first.england_value, "unit": _value_unit(first.headline)})
+    return render(request, "uptake/compare.html", {"orgs": orgs, "profiles": profiles, "table": table,
+                                                   "codes": ",".join(codes),
+                                                   "month": profiles[0].month if profiles else None})
+
+
+# --- definitions, sources, downloads ------------------------------------------------------------
+
+
+def definitions(request):
+    from markdown_it import MarkdownIt
+
+    path = DOCS / "metrics.md"
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Definitions\n\ndocs/metrics.md is not installed."
+    md = MarkdownIt("commonmark", {"html": False}).enable("table")
+    tokens = md.parse(text)
+    toc = []
+    for i, tok in enumerate(tokens):
+        if tok.type == "heading_open":
+            title = tokens[i + 1].content
+            slug = _slug(title)
+            tok.attrSet("id", slug)
+            if tok.tag in ("h2", "h3"):
+                toc.append({"level": tok.tag, "title": title, "slug": slug})
+    html = md.renderer.render(tokens, md.options, {})
+    return render(request, "uptake/definitions.html", {"html": html, "toc": toc})
+
+
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+@_guard
+def sources(request):
+    pub = published()
+    rows = [{"name": k, **v} for k, v in pub.meta["sources"].items()]
+    return render(request, "uptake/sources.html", {"meta": pub.meta, "rows": rows})
+
+
+@_guard
+def downloads(request):
+    pub = published()
+    return render(request, "uptake/downloads.html", {"tas": pub.catalogue.technology_appraisals,
+                                                     "measures": pub.measures, "levels": LEVEL_CHOICES})
+
+
+@_guard
+def download_scorecard(request, fmt: str):
+    """The whole published scorecard (every TA × level × month), made once per publication."""
+    if fmt not in ("csv", "parquet"):
+        raise Http404("scorecard downloads are .csv or .parquet")
+    pub = published()
+    folder = settings.PUBLISHED.parent / "downloads"
+    folder.mkdir(exist_ok=True)
+    stamp = pub.published_at.replace(":", "").replace("+", "")
+    target = folder / f"scorecard_{stamp}.{fmt}"
+    if not target.exists():
+        tmp = folder / f".{target.name}.{os.getpid()}.tmp"
+        options = "(FORMAT PARQUET, COMPRESSION ZSTD)" if fmt == "parquet" else "(HEADER, DELIMITER ',')"
+        pub._cursor().execute(f"COPY ({_suppressed_sql(pub)}) TO '{tmp}' {options}")
+        os.replace(tmp, target)
+        for old in folder.glob(f"scorecard_*.{fmt}"):
+            if old != target:
+                old.unlink(missing_ok=True)
+    resp = FileResponse(open(target, "rb"), as_attachment=True, filename=f"uptake_scorecard.{fmt}",
+                        content_type="text/csv" if fmt == "csv" else "application/vnd.apache.parquet")
+    return resp
+
+
+def _suppressed_sql(pub) -> str:
+    """Every published TA row with figures from 1–4 items hidden, as on the pages (England never)."""
+    small = f"(level <> 'england' AND items > 0 AND items < {DEFAULT_MIN_ITEMS})"
+    columns = [r[0] for r in pub._cursor().execute("DESCRIBE ta_scorecard").fetchall()]
+    select = [f"CASE WHEN {small} THEN NULL ELSE {c} END AS {c}" if c in SUPPRESSIBLE else c for c in columns]
+    return (f"SELECT {', '.join(select)}, {small} AS suppressed FROM ta_scorecard "
+            "ORDER BY ta, level, month, org")
+
+
+def nhsuk_css(request):
+    """NHS.UK frontend's stylesheet made to work offline: its icons from our static files, and no
+    web fonts from assets.nhs.uk (Frutiger is licensed to nhs.uk; the stack falls back to Arial)."""
+    global _CSS
+    if _CSS is None:
+        import re
+
+        path = settings.FRONTEND / "nhsuk-frontend" / "dist" / "nhsuk" / "nhsuk-frontend.min.css"
+        if not path.exists():
+            raise Http404("NHS.UK frontend is not installed: run the set-up command (npm ci)")
+        text = path.read_text(encoding="utf-8")
+        text = re.sub(r"@font-face\s*{[^}]*}", "", text)
+        _CSS = text.replace("url(/assets/", f"url({settings.STATIC_URL}nhsuk/assets/")
+    resp = HttpResponse(_CSS, content_type="text/css; charset=utf-8")
+    resp["Cache-Control"] = "public, max-age=86400"
+    return resp
+
+
+_CSS: str | None = None
+
+
+def healthz(request):
+    from django.db import connection
+
+    checks = {}
+    try:
+        pub = published()
+        checks["published"] = {"ok": True, "published_at": pub.published_at, "months": len(pub.months())}
+    except Exception as exc:  # a health check reports every failure, whatever its kind
+        checks["published"] = {"ok": False, "error": str(exc)}
+    try:
+        with connection.cursor() as cur:
+            cur.execute("SELECT 1")
+        checks["database"] = {"ok": True, "vendor": connection.vendor}
+    except Exception as exc:
+        checks["database"] = {"ok": False, "error": str(exc)}
+    ok = all(c["ok"] for c in checks.values())
+    return JsonResponse({"ok": ok, **checks}, status=200 if ok else 503)
+
+
+def not_found(request, exception=None):
+    return render(request, "uptake/error.html", {"title": "Page not found",
+                                                 "message": "There is no page at this address."}, status=404)
+
+
+def server_error(request):
+    return HttpResponse("<h1>Something went wrong</h1><p>The error has been logged.</p>", status=500)
