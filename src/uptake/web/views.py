@@ -249,8 +249,11 @@ def definitions(request):
 
 
 def _slug(text: str) -> str:
+    """A heading's anchor without its section number: '6. Funnel plots' → 'funnel-plots', so
+    links survive renumbering."""
     import re
 
+    text = re.sub(r"^\s*\d+(\.\d+)*\.?\s+", "", text)
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
