@@ -83,7 +83,7 @@ def publish(an: Analysis, path: Path, *, step: Callable[[str], None] = lambda _:
     if ms is not None:
         ms = _with(ms, flag_columns(ms, "measure", headline="proportion"))
     lap("measures computed")
-    orgs = organisation_table(an, months[-1])
+    orgs = organisation_table(an, months[-1], ta)
     lap("organisations")
 
     path = Path(path)
@@ -123,9 +123,10 @@ def _with(table: pa.Table, columns: dict[str, pa.Array]) -> pa.Table:
     return table
 
 
-def organisation_table(an: Analysis, when) -> pa.Table:
-    """Every organisation with a name, at every level, with its parent in `when` (the latest
-    month): the directory the portal searches and drills down."""
+def organisation_table(an: Analysis, when, scorecard: pa.Table | None = None) -> pa.Table:
+    """Every organisation of every level — in the organisation files or in the scorecard — with
+    its name (None when no file names it: then pages show the code) and its parent in `when`
+    (the latest month): the directory the portal searches and drills down."""
     from ..engine.hierarchy import memberships
 
     parents: dict[tuple[str, str], tuple[str, str]] = {}
@@ -140,12 +141,21 @@ def organisation_table(an: Analysis, when) -> pa.Table:
         for r in got:  # practices outside any PCN hang from their sub-ICB
             if r["child_type"] == "practice" and r["parent_type"] == "sub_icb":
                 parents.setdefault(("practice", r["child"]), ("sub_icb", r["parent"]))
+    names = an.names()
+    known = {key for key in names if key[0] in LEVELS}
+    if "organisations" in an.datasets:
+        t = an.engine.table("organisations")
+        got = an.engine.execute(t.filter(t.type.isin(list(LEVELS))).select("type", "code").distinct())
+        known.update(zip(got.column("type").to_pylist(), got.column("code").to_pylist()))
+    if scorecard is not None:
+        pairs = scorecard.select(["level", "org"]).group_by(["level", "org"]).aggregate([])
+        known.update((lv, org) for lv, org in zip(pairs.column("level").to_pylist(), pairs.column("org").to_pylist())
+                     if lv in LEVELS)
     rows = []
-    for (level, code), name in sorted(an.names().items()):
-        if level not in LEVELS and level != ENGLAND:
-            continue
+    for level, code in sorted(known):
         up = ("england", ENGLAND_CODE) if level == "region" else parents.get((level, code), (None, None))
-        rows.append({"level": level, "code": code, "name": name, "parent_level": up[0], "parent": up[1]})
+        rows.append({"level": level, "code": code, "name": names.get((level, code)), "parent_level": up[0],
+                     "parent": up[1]})
     return pa.Table.from_pylist(rows, schema=pa.schema([
         ("level", pa.string()), ("code", pa.string()), ("name", pa.string()),
         ("parent_level", pa.string()), ("parent", pa.string())]))

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from ..catalogue import load_catalogue
 from ..catalogue.measures import load_measures
-from ..engine.hierarchy import ENGLAND, ENGLAND_CODE
+from ..engine.hierarchy import ENGLAND, ENGLAND_CODE, LEVELS
 from ..errors import UptakeError
 from .analysis import CHILD_LEVEL, MEMBERSHIP_CURRENT, MEMBERSHIP_VALID, Source, parse_month
 
@@ -110,9 +110,21 @@ class Published(Source):
 
     def names(self) -> dict[tuple[str, str], str]:
         if self._names is None:
-            self._names = {(o["level"], o["code"]): o["name"] for o in self.organisations()}
+            self._names = {(o["level"], o["code"]): o["name"] for o in self.organisations() if o["name"]}
             self._names[(ENGLAND, ENGLAND_CODE)] = "England"
         return self._names
+
+    def org_level(self, code: str) -> str:
+        """The level of a code in the published directory (named or not; the highest level when
+        a code is used at several)."""
+        code = code.strip().upper()
+        if code == ENGLAND_CODE:
+            return ENGLAND
+        levels = {o["level"] for o in self.organisations() if o["code"] == code}
+        for level in reversed(LEVELS):
+            if level in levels:
+                return level
+        raise UptakeError(f"no organisation {code!r} in the published scorecard")
 
     def organisations(self) -> list[dict]:
         """Every named organisation: level, code, name, parent_level, parent."""

@@ -38,9 +38,9 @@ class Directory:
     """Searchable names: built once per publication."""
 
     def __init__(self, organisations: list[dict], catalogue):
-        self._orgs = [o for o in organisations if o.get("name")]
+        self._orgs = list(organisations)
         self._tas = list(catalogue.technology_appraisals)
-        self._org_words = [set(words(o["name"])) | {o["code"].lower()} for o in self._orgs]
+        self._org_words = [set(words(o["name"] or "")) | {o["code"].lower()} for o in self._orgs]
         self._ta_words = [set(words(" ".join([t.title, t.clinical_area, *(p.name for p in t.products)])))
                           for t in self._tas]
         self._vocab = sorted(set().union(*self._org_words, *self._ta_words))
@@ -89,7 +89,7 @@ class Directory:
 
     @staticmethod
     def _org_hit(o: dict, score: float) -> Hit:
-        return Hit(kind="organisation", code=o["code"], name=o["name"], detail=LEVEL_NAMES.get(o["level"], o["level"]),
+        return Hit(kind="organisation", code=o["code"], name=o["name"] or o["code"], detail=LEVEL_NAMES.get(o["level"], o["level"]),
                    score=round(score, 2))
 
     @staticmethod

@@ -80,7 +80,7 @@ TEMPLATES = [{
 }]
 
 STATIC_URL = "/static/"
-STATIC_ROOT = os.environ.get("UPTAKE_STATIC_ROOT") or str(HOME / "static")
+STATIC_ROOT = os.environ.get("UPTAKE_STATIC_ROOT") or None  # for `collectstatic` in production
 STATICFILES_DIRS = [
     ("nhsuk", str(FRONTEND / "nhsuk-frontend" / "dist" / "nhsuk")),
     ("vega", str(FRONTEND / "vega" / "build")),
