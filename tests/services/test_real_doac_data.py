@@ -84,3 +84,30 @@ def test_funnel_counts_for_the_docs(real):
     assert (apix.outside_998_low, apix.outside_998_high, apix.outside_998_low_od, apix.outside_998_high_od) \
         == (35, 62, 0, 0)
     assert share.phi > 100 and share.overdispersed  # far more spread than chance: overdispersed
+
+
+def test_the_portal_publication_of_real_data(real, shared_data, tmp_path):
+    """What the portal serves for the real extract: every sub-ICB (named in no file) findable by
+    code, ICB profiles, the same figures as the engine, and maps for all 106 sub-ICB locations."""
+    import json
+
+    from uptake.services.maps import publish_maps
+    from uptake.services.publish import publish
+    from uptake.services.published import Published
+    from uptake.services.scorecard import profile
+
+    an, _ = real
+    path = tmp_path / "scorecard.duckdb"
+    publish(an, path)
+    maps = publish_maps(path, shared_data / "geo" / "sub_icb_locations_2022_buc.geojson")
+    assert maps["matched"] == 106 and maps["unmatched"] == [] and maps["levels"] == ["sub_icb", "icb", "region"]
+    icbs = json.loads((tmp_path / "geo" / "icb.geojson").read_text())
+    assert len(icbs["features"]) == 42
+    with Published(path) as pub:
+        assert pub.org_level("00l") == "sub_icb" and pub.org_level("QHM") == "icb"
+        live, served = scorecard(an, "doac_share", "sub_icb", "2022-09"), scorecard(pub, "doac_share", "sub_icb", "2022-09")
+        assert [(r.org, r.value, r.flag_998_od) for r in served.rows] == \
+            [(r.org, pytest.approx(r.value, rel=1e-12), r.flag_998_od) for r in live.rows]
+        prof = profile(pub, "QHM", "2022-09")
+        assert prof.parent["level"] == "region" and {r.ta for r in prof.rows} >= {"TA249", "TA256", "TA275", "TA355"}
+        assert len(pub.children("QHM", "icb", pub.month(None))) >= 2
