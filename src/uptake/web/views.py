@@ -220,7 +220,8 @@ def compare(request):
             cells.append(next((r for r in p.rows if r.ta == t.id), None))
         if any(c is not None for c in cells):
             first = next(c for c in cells if c is not None)
-            table.append({"ta": t, "cells": cells, "england": first.england_value, "unit": _value_unit(first.headline)})
+            table.append({"ta": t, "cells": cells, "england": first.england_value, "headline": first.headline,
+                          "unit": _value_unit(first.headline)})
     return render(request, "uptake/compare.html", {"orgs": orgs, "profiles": profiles, "table": table,
                                                    "codes": ",".join(codes),
                                                    "month": profiles[0].month if profiles else None})
@@ -298,7 +299,8 @@ def _suppressed_sql(pub) -> str:
     """Every published TA row with figures from 1–4 items hidden, as on the pages (England never)."""
     small = f"(level <> 'england' AND items > 0 AND items < {DEFAULT_MIN_ITEMS})"
     columns = [r[0] for r in pub._cursor().execute("DESCRIBE ta_scorecard").fetchall()]
-    select = [f"CASE WHEN {small} THEN NULL ELSE {c} END AS {c}" if c in SUPPRESSIBLE else c for c in columns]
+    hidden = (*SUPPRESSIBLE, "treatment_days")  # treatment_days ÷ days in the month is `patients`
+    select = [f"CASE WHEN {small} THEN NULL ELSE {c} END AS {c}" if c in hidden else c for c in columns]
     return (f"SELECT {', '.join(select)}, {small} AS suppressed FROM ta_scorecard "
             "ORDER BY ta, level, month, org")
 
