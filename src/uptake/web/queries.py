@@ -28,7 +28,10 @@ def subject(key: str):
     try:
         return pub.find(key if not key.isdigit() else f"TA{key}")
     except (UptakeError, LookupError) as exc:
-        raise NotFound(str(exc)) from None
+        message = str(exc)
+        if message.startswith("/") and ": " in message:  # the catalogue names its folder: not for the web
+            message = message.split(": ", 1)[1]
+        raise NotFound(message) from None
 
 
 def organisation(code: str) -> dict:
