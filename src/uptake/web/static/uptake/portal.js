@@ -14,6 +14,8 @@
           el.dataset.rendered = "true";
           var svg = el.querySelector("svg");
           if (svg && spec.description) { svg.setAttribute("aria-label", spec.description); svg.setAttribute("role", "img"); }
+          var menu = el.querySelector("details > summary");  // vega-embed's actions menu: an icon alone
+          if (menu) { menu.setAttribute("aria-label", "Save this chart as SVG or PNG"); }
           result.view.addEventListener("click", function (event, item) {
             if (item && item.datum && item.datum.href) { window.location.href = item.datum.href; }
           });
