@@ -1,6 +1,6 @@
 // Draws every chart on the page: each .uptake-chart names the <script type="application/json">
-// that holds its Vega-Lite spec (built on the server by uptake.charts). Clicking a mark with an
-// href (a funnel point, a map area) opens that organisation's page; vega-embed's actions menu
+// that holds its Vega-Lite spec (built on the server by uptake.charts). A mark with an href
+// encoding (a funnel point, a map area) opens that organisation's page; vega-embed's actions menu
 // offers the chart as SVG/PNG.
 (function () {
   function draw() {
@@ -16,9 +16,6 @@
           if (svg && spec.description) { svg.setAttribute("aria-label", spec.description); svg.setAttribute("role", "img"); }
           var menu = el.querySelector("details > summary");  // vega-embed's actions menu: an icon alone
           if (menu) { menu.setAttribute("aria-label", "Save this chart as SVG or PNG"); }
-          result.view.addEventListener("click", function (event, item) {
-            if (item && item.datum && item.datum.href) { window.location.href = item.datum.href; }
-          });
         })
         .catch(function (error) { el.dataset.rendered = "error"; el.textContent = "The chart could not be drawn: " + error; });
     });
