@@ -1,18 +1,65 @@
 """ETag and Last-Modified for every page and API answer, from the publication they are read
 from: a client (or a proxy) holding the current version gets 304 Not Modified without the page
-being rendered again."""
+being rendered again. And, since a page is a function of the publication and its address alone
+for anyone not signed in, each worker keeps the answers it has rendered (up to RESPONSE_BYTES)
+and serves them again until a new publication replaces them."""
 
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from datetime import datetime
 
-from django.http import HttpResponseNotModified
+from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.http import http_date, parse_http_date_safe
 
 from . import store
 
-SKIP = ("/static/", "/healthz")
+SKIP = ("/static/", "/healthz", "/downloads/scorecard.")
+RESPONSE_BYTES = 256 * 1024 * 1024
+KEPT_HEADERS = ("Content-Type", "Content-Disposition", "Vary", "Content-Language")
+
+
+class RenderedAnswers:
+    """A size-bounded LRU of rendered answers (body and headers) of one publication."""
+
+    def __init__(self, limit: int = RESPONSE_BYTES):
+        self.limit, self.size, self.stamp = limit, 0, None
+        self._items: OrderedDict[str, tuple[bytes, dict]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, stamp: str, key: str) -> HttpResponse | None:
+        with self._lock:
+            if stamp != self.stamp:
+                self._items.clear()
+                self.size, self.stamp = 0, stamp
+                return None
+            got = self._items.get(key)
+            if got is None:
+                return None
+            self._items.move_to_end(key)
+        body, headers = got
+        response = HttpResponse(body)
+        for k, v in headers.items():
+            response[k] = v
+        return response
+
+    def put(self, stamp: str, key: str, response) -> None:
+        if response.streaming or response.cookies or len(response.content) > self.limit // 16:
+            return
+        headers = {k: response[k] for k in KEPT_HEADERS if response.has_header(k)}
+        with self._lock:
+            if stamp != self.stamp or key in self._items:
+                return
+            self._items[key] = (response.content, headers)
+            self.size += len(response.content)
+            while self.size > self.limit:
+                _, (body, _) = self._items.popitem(last=False)
+                self.size -= len(body)
+
+
+answers = RenderedAnswers()
 
 
 class PublishedConditionalGet:
@@ -35,9 +82,13 @@ class PublishedConditionalGet:
         if (match and etag in [m.strip() for m in match.split(",")]) or (not match and since and since >= modified):
             response = HttpResponseNotModified()
         else:
-            response = self.get_response(request)
-            if response.status_code != 200 or response.has_header("ETag"):
-                return response
+            response = answers.get(published_at, etag) if who == "-" else None
+            if response is None:
+                response = self.get_response(request)
+                if response.status_code != 200 or response.has_header("ETag"):
+                    return response
+                if who == "-":
+                    answers.put(published_at, etag, response)
         response["ETag"] = etag
         response["Last-Modified"] = http_date(modified)
         response["Cache-Control"] = "public, max-age=0, must-revalidate" if who == "-" else "private, max-age=0"
