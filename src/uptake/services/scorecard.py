@@ -181,9 +181,11 @@ def scorecard(an: Source, subject: str, level: str = "icb", month: str | None = 
 def suppressed(card: Scorecard, min_items: int) -> Scorecard:
     """A copy of the scorecard with the observed figures of every organisation with 1 to
     `min_items` − 1 items (numerator, for a measure) hidden and marked. England is never hidden.
-    Statistics (England, deciles, funnel) are computed before suppression."""
-    out = copy.deepcopy(card)
+    Statistics (England, deciles, funnel) are computed before suppression. Rows are copied (their
+    fields are plain values); England, deciles, funnel and notes are shared with `card`."""
+    out = copy.copy(card)
     out.min_items = min_items
+    out.rows = [copy.copy(row) for row in card.rows]
     for row in out.rows:
         _suppress(row, row.items if card.kind == "ta" else row.numerator, min_items)
     return out
