@@ -9,18 +9,17 @@ from typing import Annotated, Optional
 
 import typer
 
-from .cli import CurrentOption, EngineOption, HomeOption, JsonOption, _errors, _home, _print_json, _warehouse, app, out
+from .cli import CurrentOption, EngineOption, HomeOption, JsonOption, _analysis, _errors, _home, _print_json, app, out
 
 
 def publish_home(home: Path | None, engine: str = "duckdb", current_orgs: bool = False,
                  boundaries: Path | None = None):
     """Publish the scorecard of the warehouse in `home` (and maps, when boundaries are given)."""
-    from .services.analysis import open_analysis
     from .services.maps import publish_maps
     from .services.publish import publish, published_path
 
     path = published_path(_home(home))
-    with open_analysis(_warehouse(home), engine, current_orgs=current_orgs) as an:
+    with _analysis(home, engine, current_orgs) as an:
         report = publish(an, path)
     maps = publish_maps(path, boundaries) if boundaries else None
     return report, maps

@@ -42,11 +42,12 @@ PARENT_LEVEL = {"practice": "pcn", "pcn": "sub_icb", "sub_icb": "icb", "icb": "r
 class Source:
     """What the scorecard services read: scorecard rows from the engine (`Analysis`) or from the
     precomputed tables the portal serves (`uptake.services.published.Published`). Subclasses
-    provide catalogue, measures, months(), names(), ta_table(), measure_table(),
-    org_series(), relatives(), membership and engine_name."""
+    provide catalogue, measures, current_orgs, months(), names(), ta_table(), measure_table(),
+    org_series(), relatives(), close(), describe() and engine_name."""
 
     catalogue: Catalogue
     measures: tuple[Measure, ...]
+    current_orgs: bool
 
     def month(self, text: str | None) -> date:
         """The month asked for, or the latest with prescribing; refused when none is loaded."""
@@ -62,18 +63,34 @@ class Source:
                               f"{months[-1]:%Y-%m}")
         return when
 
+    @property
+    def membership(self) -> str:
+        return MEMBERSHIP_CURRENT if self.current_orgs else MEMBERSHIP_VALID
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def org_level(self, code: str) -> str:
-        """The level of an organisation code, from the organisation files (the highest level when
-        a code is used at several)."""
+        """The level of an organisation code (the highest level when a code is used at several)."""
         code = code.strip().upper()
         if code == ENGLAND_CODE:
             return ENGLAND
-        types = {t for (t, c) in self.names() if c == code}
+        levels = self.levels_of(code)
         for level in reversed(LEVELS):
-            if level in types:
+            if level in levels:
                 return level
-        raise UptakeError(f"no organisation {code!r} in the loaded organisation files; load ODS files with "
-                          "`uptake ingest` (e.g. epraccur, the practice mapping) or check the code")
+        raise UptakeError(self.unknown_org(code))
+
+    def levels_of(self, code: str) -> set[str]:
+        """Every level the organisation files give `code` (upper-case)."""
+        return {t for (t, c) in self.names() if c == code}
+
+    def unknown_org(self, code: str) -> str:
+        return (f"no organisation {code!r} in the loaded organisation files; load ODS files with `uptake ingest` "
+                "(e.g. epraccur, the practice mapping) or check the code")
 
     def find(self, key: str):
         """A TA or a measure by id."""
@@ -109,21 +126,11 @@ class Analysis(Source):
     _names: dict[tuple[str, str], str] | None = field(default=None, repr=False)
     _months: list[date] | None = field(default=None, repr=False)
 
-    def __enter__(self) -> Analysis:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
     def close(self) -> None:
         self.engine.close()
 
     def describe(self) -> str:
         return str(self.warehouse.root)
-
-    @property
-    def membership(self) -> str:
-        return MEMBERSHIP_CURRENT if self.current_orgs else MEMBERSHIP_VALID
 
     @property
     def engine_name(self) -> str:

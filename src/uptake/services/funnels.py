@@ -78,6 +78,9 @@ def funnel_of_counts(headline: str, num: np.ndarray, den: np.ndarray) -> FunnelR
     return FunnelRows(summary=summarise(kind, res), result=res, scale=SCALE[headline])
 
 
+FLAGS = ("flag_95", "flag_998", "flag_998_od")
+
+
 def flag_columns(table: pa.Table, subject: str, headline: str | None = None) -> dict[str, pa.Array]:
     """flag_95, flag_998 and flag_998_od for every row of a scorecard table holding many
     subjects, levels and months: each (subject, level, month) judged as `funnel_for` judges it.
@@ -109,9 +112,6 @@ def flag_columns(table: pa.Table, subject: str, headline: str | None = None) -> 
         for name in FLAGS:
             out[name][order[a:b]] = getattr(f.result, name).astype(object)
     return {name: pa.array(values.tolist(), pa.string()) for name, values in out.items()}
-
-
-FLAGS = ("flag_95", "flag_998", "flag_998_od")
 
 
 def summarise(kind: str, res) -> FunnelSummary:

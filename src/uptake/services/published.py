@@ -18,9 +18,9 @@ import pyarrow as pa
 
 from ..catalogue import load_catalogue
 from ..catalogue.measures import load_measures
-from ..engine.hierarchy import ENGLAND, ENGLAND_CODE, LEVELS
+from ..engine.hierarchy import ENGLAND, ENGLAND_CODE
 from ..errors import UptakeError
-from .analysis import CHILD_LEVEL, MEMBERSHIP_CURRENT, MEMBERSHIP_VALID, Source, parse_month
+from .analysis import CHILD_LEVEL, Source, parse_month
 
 
 class Published(Source):
@@ -40,24 +40,15 @@ class Published(Source):
         self.current_orgs = bool(self.meta["current_orgs"])
         self._names: dict[tuple[str, str], str] | None = None
         self._orgs: list[dict] | None = None
+        self._by_key: dict[tuple[str, str], dict] | None = None
         tables = {r[0] for r in self._con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         self._has_measures = "measure_scorecard" in tables
-
-    def __enter__(self) -> Published:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def close(self) -> None:
         self._con.close()
 
     def describe(self) -> str:
         return str(self.path)
-
-    @property
-    def membership(self) -> str:
-        return MEMBERSHIP_CURRENT if self.current_orgs else MEMBERSHIP_VALID
 
     @property
     def engine_name(self) -> str:
@@ -114,28 +105,40 @@ class Published(Source):
             self._names[(ENGLAND, ENGLAND_CODE)] = "England"
         return self._names
 
-    def org_level(self, code: str) -> str:
-        """The level of a code in the published directory (named or not; the highest level when
-        a code is used at several)."""
-        code = code.strip().upper()
-        if code == ENGLAND_CODE:
-            return ENGLAND
-        levels = {o["level"] for o in self.organisations() if o["code"] == code}
-        for level in reversed(LEVELS):
-            if level in levels:
-                return level
-        raise UptakeError(f"no organisation {code!r} in the published scorecard")
+    def levels_of(self, code: str) -> set[str]:
+        """Every level the published directory gives `code`, named or not."""
+        self._directory()
+        return self._levels.get(code, set())
+
+    def unknown_org(self, code: str) -> str:
+        return f"no organisation {code!r} in the published scorecard"
+
+    def organisation(self, code: str) -> dict:
+        """The directory entry (level, code, name, parent_level, parent) of a code at its highest
+        level; England for ENG."""
+        level = self.org_level(code)
+        if level == ENGLAND:
+            return {"level": ENGLAND, "code": ENGLAND_CODE, "name": "England", "parent_level": None, "parent": None}
+        return self._directory()[(level, code.strip().upper())]
 
     def organisations(self) -> list[dict]:
-        """Every named organisation: level, code, name, parent_level, parent."""
+        """Every organisation: level, code, name (None when no file names it), parent_level, parent."""
         if self._orgs is None:
             self._orgs = self.query("SELECT * FROM organisations").to_pylist()
         return self._orgs
 
+    def _directory(self) -> dict[tuple[str, str], dict]:
+        if self._by_key is None:
+            self._by_key = {(o["level"], o["code"]): o for o in self.organisations()}
+            self._levels: dict[str, set[str]] = {}
+            for level, code in self._by_key:
+                self._levels.setdefault(code, set()).add(level)
+        return self._by_key
+
     def relatives(self, code: str, level: str, when: date, *, upward: bool) -> list[dict]:
         # the published hierarchy is the latest month's (it is what the portal drills through)
         if upward:
-            me = next((o for o in self.organisations() if o["level"] == level and o["code"] == code), None)
+            me = self._directory().get((level, code))
             if me is None or me["parent"] is None:
                 return []
             return [{"level": me["parent_level"], "org": me["parent"],

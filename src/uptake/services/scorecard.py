@@ -118,7 +118,8 @@ def _suppress(row: ScoreRow, count: float | None, min_items: int) -> ScoreRow:
     return row
 
 
-def _deciles(values: list[float | None]) -> dict[str, float]:
+def decile_dict(values) -> dict[str, float]:
+    """{p10: …, p90: …} of the values (None left out); {} when there are none."""
     v = np.array([x for x in values if x is not None], dtype=float)
     return {f"p{10 * (k + 1)}": float(q) for k, q in enumerate(deciles(v))} if v.size else {}
 
@@ -173,7 +174,7 @@ def scorecard(an: Source, subject: str, level: str = "icb", month: str | None = 
         headline_label=HEADLINE_LABEL[headline], direction=direction, membership=an.membership,
         engine=an.engine_name, min_items=min_items,
         england=_score_row(eng_raw, names) if eng_raw else None, rows=out_rows,
-        deciles=_deciles([r.get("value") for r in org_raw]),
+        deciles=decile_dict([r.get("value") for r in org_raw]),
         funnel=funnel.summary if funnel is not None else None, notes=notes)
     return suppressed(card, min_items)
 

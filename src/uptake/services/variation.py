@@ -4,7 +4,7 @@ reached it."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -54,8 +54,9 @@ class Variation:
     opportunity: Opportunity | None
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["scorecard"] = {k: v for k, v in d["scorecard"].items() if k != "rows"}
+        """Everything but the scorecard's rows (the points hold each organisation's figures)."""
+        d = asdict(replace(self, scorecard=replace(self.scorecard, rows=[])))
+        del d["scorecard"]["rows"]
         return d
 
 

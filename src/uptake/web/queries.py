@@ -9,11 +9,10 @@ import pyarrow.compute as pc
 
 from ..catalogue.measures import Measure
 from ..engine.hierarchy import ENGLAND
-from ..engine.stats.ranking import deciles
 from ..errors import UptakeError
 from ..services import scorecard as sc
 from ..services import variation as var
-from ..services.analysis import ALL_LEVELS, check_level
+from ..services.analysis import check_level
 from ..services.search import Directory
 from .store import cached, published
 
@@ -35,23 +34,10 @@ def subject(key: str):
 
 
 def organisation(code: str) -> dict:
-    code = code.strip().upper()
-    if code == "ENG":
-        return {"level": ENGLAND, "code": "ENG", "name": "England", "parent_level": None, "parent": None}
-    org = _by_code().get(code)
-    if org is None:
-        raise NotFound(f"no organisation {code!r} in the published scorecard")
-    return org
-
-
-@cached
-def _by_code() -> dict[str, dict]:
-    out: dict[str, dict] = {}
-    rank = {lv: i for i, lv in enumerate(ALL_LEVELS)}
-    for o in published().organisations():
-        if o["code"] not in out or rank[o["level"]] > rank[out[o["code"]]["level"]]:
-            out[o["code"]] = o
-    return out
+    try:
+        return published().organisation(code)
+    except UptakeError as exc:
+        raise NotFound(str(exc)) from None
 
 
 def month(text: str | None) -> date:
@@ -105,7 +91,7 @@ def decile_series(key: str, lv: str) -> list[dict]:
     for m in months:
         v = values[(month_col == np.datetime64(m)) & np.isfinite(values)]
         if v.size:
-            out.append({"month": f"{m:%Y-%m}", **{f"p{10 * (k + 1)}": float(q) for k, q in enumerate(deciles(v))}})
+            out.append({"month": f"{m:%Y-%m}", **sc.decile_dict(v)})
     return out
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict
 from pathlib import Path
 
 from django.conf import settings
@@ -128,9 +127,10 @@ def ta_page(request, key: str):
     ctx.update(rows=rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE], sort=sort, desc=desc, page=page, pages=pages,
                total=len(rows), page_range=range(1, pages + 1))
     # charts
-    specs = {"funnel": charts.funnel(var.to_dict() | {"points": [asdict(p) for p in var.points]},
+    deciles = q.decile_series(item.id, level)
+    specs = {"funnel": charts.funnel(var.to_dict(),
                                      value_label=_label(card), title=f"{item.id}: funnel plot, {card.month}")}
-    specs["deciles"] = charts.deciles(q.decile_series(item.id, level), value_label=_label(card),
+    specs["deciles"] = charts.deciles(deciles, value_label=_label(card),
                                       title=f"{item.id}: deciles across {LEVEL_NAMES[level]}s")
     diffusion = None
     if is_ta and card.headline != "none":
@@ -149,7 +149,7 @@ def ta_page(request, key: str):
             level_label=LEVEL_NAMES[level], value_label=_label(card), title=f"{item.id} by {LEVEL_NAMES[level]}")
     rows_of_diffusion = list(zip(diffusion["months"], diffusion["months_since_publication"], diffusion["england"])) \
         if diffusion else []
-    ctx.update(specs=specs, diffusion=diffusion, diffusion_rows=rows_of_diffusion, map_levels=map_levels, deciles=q.decile_series(item.id, level),
+    ctx.update(specs=specs, diffusion=diffusion, diffusion_rows=rows_of_diffusion, map_levels=map_levels, deciles=deciles,
                summary=var.summary, opportunity=var.opportunity)
     return render(request, "uptake/ta.html", ctx)
 
