@@ -4,14 +4,16 @@
     result = generate(Path("out"), scale="small", seed=42, start="2019-04", end="2022-09")
     result.files    # in ingestion order: organisations, populations, registers, prescribing, SCMD
     result.summary  # counts, rows per dataset, laggard ICBs, organisation changes, timings
+    result.formulary  # formulary/formulary_decisions.csv: for the portal database, not the warehouse
 
 It has the real shape of the NHS: the 7 regions, 42 ICBs and their sub-ICB locations with real
 codes and names; synthetic PCNs, GP practices and trusts (codes that cannot be mistaken for real
 ones, see `organisations`); registered patients by age and sex; QOF registers at England's
 2018-19 prevalence; the uptake of every NICE TA in the catalogue as an S-shaped diffusion with
 overdispersed variation between ICBs and practices, a few persistent laggard ICBs and market
-shares between competing products; background prescribing of real BNF presentations. The same
-seed gives byte-identical files.
+shares between competing products; background prescribing of real BNF presentations; every local
+formulary's decisions on every positive TA, mostly within the funding deadline, with a late tail,
+missing and rejected decisions (see `formulary`). The same seed gives byte-identical files.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import diffusion as _diffusion
+from . import formulary as _formulary
 from . import organisations as _organisations
 from . import population as _population
 from . import writers
@@ -39,6 +42,9 @@ Progress = Callable[[str, int, int], None]
 class GenerateResult:
     files: list[Path] = field(default_factory=list)
     summary: dict = field(default_factory=dict)
+    # The formulary decision file (for the portal database, so not in `files`, which go to the
+    # warehouse); None when there is no decision to write.
+    formulary: Path | None = None
 
 
 def _catalogue_chemicals(catalogue) -> set[str]:
@@ -148,6 +154,15 @@ def generate(
         report("secondary", m + 1, M)
     timings["secondary"] = time.perf_counter() - tick
 
+    # Formulary decisions, as of the last day of the last month.
+    tick = time.perf_counter()
+    icb_lag: dict = {}
+    for c in plan.components:
+        icb_lag.setdefault(c.ta_id, c.icb_lag)
+    formulary, decisions = _formulary.write(out, catalogue, orgs, plan.laggards, icb_lag, seed)
+    report("formulary", 1, 1)
+    timings["formulary"] = time.perf_counter() - tick
+
     used_subs = {int(s) for s in orgs.sub_icb_at.reshape(-1)}
     used_pcns = {int(p) for p in orgs.pcn_at.reshape(-1)}
     summary = {
@@ -173,12 +188,14 @@ def generate(
                                       "to": orgs.sub_icbs[b].code}
                   for j, (m, a, b) in sorted(orgs.moved.items())},
         "skipped": plan.skipped,
+        "formulary_as_of": decisions.pop("formulary_as_of"),
+        "formulary": {"file": _formulary.FILE if formulary else None} | decisions,
         "rows": rows,
         "files": len(files),
         "parquet": parquet,
         "seconds": {k: round(v, 2) for k, v in timings.items()} | {"total": round(time.perf_counter() - t0, 2)},
     }
-    return GenerateResult(files, summary)
+    return GenerateResult(files, summary, formulary)
 
 
 __all__ = ["SCALES", "GenerateResult", "Scale", "generate"]
