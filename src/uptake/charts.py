@@ -262,6 +262,37 @@ def choropleth(geojson_url: str, rows: list[dict], *, title: str, level_label: s
                         {"field": "flag", "title": "Funnel position"}]})
 
 
+def category_map(geojson_url: str, rows: list[dict], *, title: str, level_label: str, legend: str,
+                 categories: list[tuple[str, str, str]], org_url: str = "/org/{org}/",
+                 feature_code: str = "code") -> dict:
+    """A map of one category per organisation (e.g. formulary compliance status): `rows` are
+    {org, category, detail}; `categories` are (category, label, colour) in legend order. Areas
+    not in `rows` are NHS Pale Grey; each area in `rows` links to `org_url`."""
+    labels = {c: label for c, label, _ in categories}
+    values = [{"org": r["org"], "label": labels.get(r["category"], r["category"]), "detail": r.get("detail") or "",
+               "url": org_url.format(org=quote(r["org"], safe=""))} for r in rows]
+    counts = {label: sum(v["label"] == label for v in values) for _, label, _ in categories}
+    description = (f"Map of {legend.lower()} by {level_label}: "
+                   + "; ".join(f"{n} {label.lower()}" for label, n in counts.items() if n) + ".")
+    code = f"properties.{feature_code}"
+    return _spec(
+        title, description, height=480,
+        data={"url": geojson_url, "format": {"type": "json", "property": "features"}},
+        transform=[{"lookup": code, "from": {"data": {"values": values}, "key": "org",
+                                             "fields": ["label", "detail", "url"]}},
+                   {"calculate": "isValid(datum.label) ? datum.label : 'No record'", "as": "label"}],
+        projection={"type": "mercator"},
+        mark={"type": "geoshape", "stroke": "white", "strokeWidth": 0.5, "cursor": "pointer"},
+        encoding={
+            "color": {"field": "label", "type": "nominal", "title": legend,
+                      "scale": {"domain": [label for _, label, _ in categories] + ["No record"],
+                                "range": [colour for _, _, colour in categories] + [PALETTE["pale_grey"]]}},
+            "href": {"field": "url", "type": "nominal"},
+            "tooltip": [{"field": "properties.name", "title": level_label.capitalize()},
+                        {"field": code, "title": "Code"}, {"field": "label", "title": legend},
+                        {"field": "detail", "title": "Detail"}]})
+
+
 def ranking_bar(rows: list[dict], *, title: str, value_label: str, england: float | None) -> dict:
     """Horizontal bars of each organisation's value, highest first, with England's value as a
     rule (for the reports). `rows` are scorecard rows ({org, name, value}); rows with no value

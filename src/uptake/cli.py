@@ -120,19 +120,31 @@ def ingest(
     as_json: JsonOption = False,
 ) -> None:
     """Load files into the warehouse. Each load is atomic; loading the same file twice changes nothing."""
+    from .sources.formulary import is_formulary_file
+
     wh = _warehouse(home)
     results = []
+    decisions = []  # formulary decision files go to the portal's database, not the warehouse
     with _errors(), _progress() as progress:
         task = progress.add_task("loading", total=len(files))
         for path in files:
             def stage(name: str, p: Path = path) -> None:
                 progress.update(task, description=f"{p.name}: {name}")
 
-            results.append(wh.load(path, format, on_stage=stage))
+            if format in (None, "formulary_decisions") and path.is_file() and is_formulary_file(path):
+                from .cli_compliance import import_formulary
+
+                stage("formulary decisions")
+                decisions.append(import_formulary(path, home, who=f"uptake ingest {path.name}"))
+            else:
+                results.append(wh.load(path, format, on_stage=stage))
             progress.advance(task)
     if as_json:
-        _print_json([r.to_dict() for r in results])
+        _print_json([r.to_dict() for r in results] + decisions)
         return
+    for d in decisions:
+        out.print(f"[green]loaded[/] {d['file']} (formulary decisions): {d['created']} new, {d['changed']} changed, "
+                  f"{d['unchanged']} unchanged, for {d['formularies']} formularies serving {d['icbs']} ICBs")
     for r in results:
         rows = ", ".join(f"{n:,} {ds} rows" for ds, n in r.rows.items())
         if r.status == "unchanged":
@@ -355,6 +367,7 @@ def demo(
 
 from . import cli_analysis  # noqa: E402,F401  (registers scorecard, profile, variation, diffusion, funnel)
 from . import cli_portal  # noqa: E402,F401  (registers publish, serve)
+from . import cli_compliance  # noqa: E402,F401  (registers compliance, user)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -43,3 +43,22 @@ def pub(portal_home):
 
     with Published(portal_home) as p:
         yield p
+
+
+@pytest.fixture(scope="session")
+def portal_db(portal_home):
+    """The portal's own database (SQLite in the session's home), migrated once."""
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    return portal_home
+
+
+@pytest.fixture
+def db(portal_db):
+    """Each test's changes to the portal's database are rolled back when it ends."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        yield
+        transaction.set_rollback(True)

@@ -23,6 +23,9 @@ OPERATIONS = [
     ("GET", "/organisations"), ("GET", "/organisations/{code}"), ("GET", "/organisations/{code}/profile"),
     ("GET", "/scorecard/{subject}"), ("GET", "/variation/{subject}"), ("GET", "/diffusion/{ta_id}"),
     ("GET", "/deciles/{subject}"), ("GET", "/search"),
+    ("GET", "/compliance"), ("GET", "/compliance/icbs"), ("GET", "/compliance/decisions"),
+    ("POST", "/compliance/decisions"), ("PUT", "/compliance/decisions/{decision_id}"),
+    ("GET", "/compliance/decisions/{decision_id}/history"),
 ]
 # Negative cases need a parameter with a constraint to break (a level, a month pattern, a limit,
 # a format); a free string path parameter like /tas/{ta_id} has none, so nothing to negate.
@@ -46,7 +49,7 @@ def known(pub):
 
 
 @pytest.fixture(scope="session")
-def api_schema(portal_home):
+def api_schema(portal_db):
     from django.core.wsgi import get_wsgi_application
 
     return schemathesis.openapi.from_wsgi(f"{PREFIX}/openapi.json", get_wsgi_application())

@@ -258,3 +258,8 @@ def search(request, q_: str = Query(..., alias="q", min_length=1, max_length=200
     return [h.to_dict() for h in q.directory().search(q_, limit=limit)]
 
 
+
+
+from .compliance.api import router as compliance_router  # noqa: E402 (the router uses the helpers above)
+
+api.add_router("/compliance", compliance_router)

@@ -1,5 +1,5 @@
 """ETag and Last-Modified for every page and API answer, from the publication they are read
-from: a client (or a proxy) holding the current version gets 304 Not Modified without the page
+from and the stamp of the portal's own content (formulary decisions…): a client (or a proxy) holding the current version gets 304 Not Modified without the page
 being rendered again. And, since a page is a function of the publication and its address alone
 for anyone not signed in, each worker keeps the answers it has rendered (up to RESPONSE_BYTES)
 and serves them again until a new publication replaces them."""
@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from datetime import datetime
+from datetime import date, datetime
 
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.http import http_date, parse_http_date_safe
@@ -62,6 +62,18 @@ class RenderedAnswers:
 answers = RenderedAnswers()
 
 
+def content_stamp():
+    """(token, changed_at) of the portal's own content, or None before any (or before migrating)."""
+    from django.db import DatabaseError
+
+    from .models import ContentStamp
+
+    try:
+        return ContentStamp.current()
+    except DatabaseError:
+        return None
+
+
 class PublishedConditionalGet:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -72,11 +84,17 @@ class PublishedConditionalGet:
         published_at = store.stamp()
         if published_at is None:
             return self.get_response(request)
+        modified = int(datetime.fromisoformat(published_at).timestamp())
+        content = content_stamp()
+        if content is not None:  # pages that show the portal's own content change with it
+            published_at = f"{published_at}|{content[0]}"
+            modified = max(modified, int(content[1].timestamp()))
+        # deadlines are counted to today: an answer kept from yesterday is not today's
+        published_at = f"{published_at}|{date.today().isoformat()}"
         user = getattr(request, "user", None)
         who = str(user.pk) if user is not None and user.is_authenticated else "-"
         variant = "|".join([published_at, request.get_full_path(), request.headers.get("Accept", ""), who])
         etag = '"' + hashlib.sha256(variant.encode()).hexdigest()[:32] + '"'
-        modified = int(datetime.fromisoformat(published_at).timestamp())
         match = request.headers.get("If-None-Match")
         since = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
         if (match and etag in [m.strip() for m in match.split(",")]) or (not match and since and since >= modified):

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 from .api import api
@@ -17,6 +17,8 @@ urlpatterns = [
     path("maps/<str:level>.geojson", views.map_file, name="map_file"),
     path("healthz", views.healthz, name="healthz"),
     path("assets/nhsuk-frontend.css", views.nhsuk_css, name="nhsuk_css"),
+    path("compliance/", include("uptake.web.compliance.urls")),
+    path("accounts/", include("uptake.web.accounts.urls")),
     path("api/v1/", api.urls),
 ]
 

@@ -151,6 +151,14 @@ def ta_page(request, key: str):
         if diffusion else []
     ctx.update(specs=specs, diffusion=diffusion, diffusion_rows=rows_of_diffusion, map_levels=map_levels, deciles=deciles,
                summary=var.summary, opportunity=var.opportunity)
+    if is_ta:
+        from .compliance.queries import as_of
+        from .compliance.views import TAGS, ta_section
+
+        ctx["compliance"] = ta_section(item.id, as_of(None))
+        ctx["tags"] = TAGS
+        if ctx["compliance"] and "map" in ctx["compliance"]:
+            specs["formulary_map"] = ctx["compliance"]["map"]
     return render(request, "uptake/ta.html", ctx)
 
 

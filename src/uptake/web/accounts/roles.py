@@ -1,0 +1,17 @@
+"""Who may edit what: administrators anything; an organisation editor their organisation."""
+
+from __future__ import annotations
+
+
+def can_edit(user, organisation: str) -> bool:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return user.organisation_roles.filter(organisation=organisation.upper(), role="editor").exists()
+
+
+def edited_organisations(user) -> list[str]:
+    if user is None or not user.is_authenticated:
+        return []
+    return list(user.organisation_roles.filter(role="editor").values_list("organisation", flat=True))
