@@ -305,6 +305,38 @@ def _show_national(picture) -> None:
     out.print(table)
 
 
+DEMO_USERS = (("editor@example.org", "uptake-demo-editor", "formulary editor of {icb}"),
+              ("admin@example.org", "uptake-demo-admin", "administrator"))
+
+
+def _demo_portal(home: Path | None, generated, fresh: bool) -> dict:
+    """The demo's portal content: its formulary decisions, its frozen today, example accounts
+    (an editor of the first laggard ICB, an administrator) with the passwords printed."""
+    from datetime import date
+
+    from .cli_compliance import portal_database
+    from .config import freeze_today
+
+    today = date.fromisoformat(generated.summary["formulary_as_of"])
+    freeze_today(_home(home), today)
+    portal_database(home)
+    from .web.accounts.users import add_user
+    from .web.compliance.models import DecisionChange, Formulary
+    from .web.compliance.store import import_file
+
+    if fresh:
+        Formulary.objects.all().delete()
+        DecisionChange.objects.all().delete()
+    decisions = import_file(generated.formulary, who="uptake demo (synthetic)").to_dict()
+    icb = (generated.summary.get("laggards") or ["QHM"])[0]
+    users = []
+    for email, password, role in DEMO_USERS:
+        add_user(email, password, editor_of=[icb] if "editor" in role else [], admin="admin" in role,
+                 check_password=False)
+        users.append((email, password, role.format(icb=icb)))
+    return {"today": today.isoformat(), "decisions": decisions, "users": users}
+
+
 @app.command()
 def demo(
     scale: Annotated[str, typer.Option(help="tiny, small or national.")] = "small",
@@ -346,12 +378,13 @@ def demo(
 
         with open_analysis(wh) as an:
             picture = national_picture(an)
+        demo_portal = _demo_portal(home, generated, fresh)
         from .cli_portal import publish_home
 
         report, maps = publish_home(home, boundaries=boundaries)
     if as_json:
         _print_json({"generated": generated.summary, "national": picture.to_dict(), "published": report.to_dict(),
-                     "maps": maps})
+                     "maps": maps, "portal": demo_portal})
     else:
         s = generated.summary
         out.print(f"Synthetic NHS (seed {seed}, scale {scale}): {s.get('regions')} regions, {s.get('icbs')} ICBs, "
@@ -359,6 +392,11 @@ def demo(
                   f"loaded into {wh.root}")
         _show_national(picture)
         out.print(f"Published the scorecard for the portal: {report.path}")
+        d = demo_portal
+        out.print(f"Formulary decisions: {d['decisions']['created']:,} loaded for {d['decisions']['formularies']} "
+                  f"formularies; the demo's today is {d['today']} (its data's end), so deadlines count to that day")
+        for email, password, role in d["users"]:
+            out.print(f"Example account: {email} / {password} ({role})")
     if serve:
         from .cli_portal import serve as serve_portal
 

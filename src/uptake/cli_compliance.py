@@ -61,6 +61,10 @@ def _as_of(text: str | None, home: Path | None) -> date:
         raise UptakeError(f"--as-of {text!r}: expected a date YYYY-MM-DD") from None
 
 
+def _short(name: str | None) -> str:
+    return (name or "").removeprefix("NHS ").removesuffix(" Integrated Care Board")[:40]
+
+
 @app.command("compliance")
 def compliance_command(
     icb: Annotated[Optional[str], typer.Option("--icb", help="One ICB's ODS code: its every TA.")] = None,
@@ -112,7 +116,7 @@ def compliance_command(
                             "due soon", "n/a"):
                     t.add_column(col, justify="left" if col in ("ICB", "name") else "right")
                 for r in rows:
-                    t.add_row(str(r["rank"] or "–"), r["icb"], (r["name"] or "")[:40],
+                    t.add_row(str(r["rank"] or "–"), r["icb"], _short(r["name"]),
                               "–" if r["on_time_pct"] is None else f"{r['on_time_pct']:.0f}",
                               "–" if r["median_days"] is None else f"{r['median_days']:.0f}",
                               str(r["late"]), str(r["overdue"]), str(r["rejected"]), str(r["due_soon"]),
