@@ -28,7 +28,10 @@ BANDS_SCHEMA = pa.schema([("band", pa.string()), ("sex", pa.string()), ("age_ban
                           ("weight", pa.float64())])
 MONTHS_SCHEMA = pa.schema([("month", pa.date32()), ("days", pa.int64()), ("year", pa.string())])
 MEASURE_CODES_SCHEMA = pa.schema([("measure", pa.string()), ("part", pa.string()), ("code", pa.string()),
-                                  ("code_length", pa.int64())])
+                                  ("code_length", pa.int64()), ("exclude", pa.bool_()),
+                                  ("item_quantity_above", pa.float64())])
+MEASURE_INFO_SCHEMA = pa.schema([("measure", pa.string()), ("unit", pa.string()), ("registered", pa.bool_()),
+                                 ("per", pa.float64()), ("item_level", pa.bool_())])
 OPEN_BAND_WIDTH = 10  # an open band such as '95+' is taken as ten years wide when a TA has an upper age
 
 
@@ -152,8 +155,33 @@ def months_table(months: Iterable[date], qof_years: Iterable[str]) -> pa.Table:
 
 
 def measure_codes_table(measures: Iterable[Measure]) -> pa.Table:
-    """Every BNF code prefix in each measure's numerator and denominator."""
-    rows = [{"measure": m.id, "part": part, "code": code, "code_length": len(code)}
-            for m in measures for part, codes in (("numerator", m.numerator_codes), ("denominator", m.denominator_codes))
-            for code in codes]
+    """Every BNF code prefix of each measure's numerator and denominator: those counted
+    (exclude false) and those left out (exclude true), with the numerator's per-item quantity
+    threshold on each numerator row."""
+    rows = []
+    for m in measures:
+        for part, codes, excluded in (("numerator", m.numerator_codes, m.numerator_exclude),
+                                      ("denominator", m.denominator_codes, m.denominator_exclude)):
+            above = m.item_quantity_above if part == "numerator" else None
+            for code, exclude in [(c, False) for c in codes] + [(c, True) for c in excluded]:
+                rows.append({"measure": m.id, "part": part, "code": code, "code_length": len(code),
+                             "exclude": exclude, "item_quantity_above": above})
     return pa.Table.from_pylist(rows, schema=MEASURE_CODES_SCHEMA)
+
+
+def measure_info_table(measures: Iterable[Measure]) -> pa.Table:
+    """One row per measure: the unit its numerator sums, whether its denominator is registered
+    patients (and the `per` multiplier of its value), and whether it needs each item's quantity
+    (so practice-level prescribing only)."""
+    rows = [{"measure": m.id, "unit": m.unit, "registered": m.denominator_population == "registered",
+             "per": float(m.per), "item_level": m.needs_item_quantity} for m in measures]
+    return pa.Table.from_pylist(rows, schema=MEASURE_INFO_SCHEMA)
+
+
+def measure_code_lengths(measures: Iterable[Measure]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The distinct lengths of the prefixes counted and of those left out: the engine joins once
+    per length."""
+    ms = list(measures)
+    counted = {len(c) for m in ms for c in (*m.numerator_codes, *m.denominator_codes)}
+    left_out = {len(c) for m in ms for c in (*m.numerator_exclude, *m.denominator_exclude)}
+    return tuple(sorted(counted)), tuple(sorted(left_out))

@@ -77,6 +77,7 @@ def prepare(engine, datasets: Sequence[str], cat: Catalogue, measures: Sequence[
         wanted = list(tas)
         codes, population = only(codes, "ta", wanted), only(population, "ta", wanted)
 
+    counted, left_out = inputs.measure_code_lengths(measures)
     return Inputs(
         prescribing=table("prescribing"),
         prescribing_org=table("prescribing_org"),
@@ -88,6 +89,9 @@ def prepare(engine, datasets: Sequence[str], cat: Catalogue, measures: Sequence[
         bands=engine.memtable(inputs.bands_table(cat, bands)),
         months=engine.memtable(inputs.months_table(chosen, years)),
         measure_codes=engine.memtable(inputs.measure_codes_table(measures)) if measures else None,
+        measure_info=engine.memtable(inputs.measure_info_table(measures)) if measures else None,
+        measure_lengths=counted,
+        measure_exclude_lengths=left_out,
         latest=engine.memtable(pa.table({"month": pa.array(loaded[-1:], pa.date32())})),
     )
 

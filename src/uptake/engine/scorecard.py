@@ -18,8 +18,10 @@ the dated hierarchy (`hierarchy.py`). Data aggregated to organisations (`prescri
 sub-ICB totals from OpenPrescribing) are base facts at their own level, used only for months
 with no practice-level prescribing, so nothing is counted twice.
 
-Measures (numerator ÷ denominator of items, from `catalogue/data/measures`) follow the same
-path with their own codes.
+Measures (from `catalogue/data/measures`) follow the same path with their own codes: a numerator
+of prescribing (items, quantity or actual cost, as the measure's unit says) over a denominator of
+prescribing in the same unit, or over registered patients (× per, e.g. per 1,000), with the
+actual cost of the numerator's and the denominator's rows beside them.
 """
 
 from __future__ import annotations
@@ -50,8 +52,11 @@ class Inputs:
     population: ibis.Table  # inputs.population_table + headline
     bands: ibis.Table  # inputs.bands_table: (band, sex, age_band, weight)
     months: ibis.Table  # inputs.months_table (the months to compute)
-    measure_codes: ibis.Table | None = None
+    measure_codes: ibis.Table | None = None  # inputs.measure_codes_table
     latest: ibis.Table | None = None  # one row: the latest month loaded (for current memberships)
+    measure_info: ibis.Table | None = None  # inputs.measure_info_table
+    measure_lengths: tuple[int, ...] = ()  # distinct lengths of the measures' counted code prefixes
+    measure_exclude_lengths: tuple[int, ...] = ()  # ... and of the prefixes they leave out
 
 
 def _practice_months(inp: Inputs) -> ibis.Table | None:
@@ -278,43 +283,119 @@ def deciles(t: ibis.Table) -> ibis.Table:
         n=v.count(), **{f"p{k}": v.value.quantile(k / 100) for k in range(10, 100, 10)})
 
 
-def measure_base_facts(inp: Inputs) -> ibis.Table:
-    """(month, base_type, base, measure, numerator, denominator) from practice- and org-level
-    prescribing, each BNF code prefix matched on the code's first characters."""
-    if inp.measure_codes is None:
-        raise ValueError("no measures")
+MEASURE_SUMMED = ("numerator", "denominator", "numerator_cost", "denominator_cost")
+
+
+def _measure_rows(rx: ibis.Table, inp: Inputs, codes: ibis.Table) -> ibis.Table | None:
+    """Prescribing rows (month, base_type, base, bnf_code, items, quantity, cost, item_quantity)
+    matched to the measures' counted prefixes (one join per prefix length present), minus the rows
+    a part leaves out, and (numerator) minus items at or below the part's quantity threshold."""
+    mc = codes
+    counted = mc.filter(~mc.exclude)
+    matched = []
+    for length in inp.measure_lengths:
+        these = counted.filter(counted.code_length == length).select("measure", "part", "code",
+                                                                     "item_quantity_above")
+        key = rx.bnf_code if length >= 15 else rx.bnf_code.substr(0, length)
+        j = rx.join(these, key == these.code)
+        matched.append(j.select("month", "base_type", "base", "bnf_code", "items", "quantity", "cost",
+                                "item_quantity", "measure", "part", "item_quantity_above"))
+    if not matched:
+        return None
+    m = _union(matched)
+    left_out = mc.filter(mc.exclude)
+    for length in inp.measure_exclude_lengths:
+        these = left_out.filter(left_out.code_length == length).select("measure", "part", xcode=_.code)
+        key = m.bnf_code if length >= 15 else m.bnf_code.substr(0, length)
+        m = m.anti_join(these, [m.measure == these.measure, m.part == these.part, key == these.xcode])
+    return m.filter(m.item_quantity_above.isnull() | (m.item_quantity > m.item_quantity_above))
+
+
+def _measure_registered(inp: Inputs, info: ibis.Table) -> list[ibis.Table]:
+    """Registered patients (all ages) per base organisation and month, for every measure whose
+    denominator is registered patients: practice list sizes in months with practice-level data,
+    the org-level files' list sizes in the months they alone cover (not for measures that need
+    each item's quantity, which org-level rows lack)."""
     parts = []
-    mc = inp.measure_codes
-    months = inp.months.select("month")
-    for table, base_type, base, value in (
-        (inp.prescribing, ibis.literal("practice"), "practice", "items"),
-        (inp.prescribing_org, None, "org_code", "items"),
-    ):
-        if table is None:
-            continue
-        rx = table.semi_join(months, "month")
-        if base == "org_code" and inp.prescribing is not None:
-            rx = rx.anti_join(_practice_months(inp), "month")
-        rx = rx.mutate(c9=rx.bnf_code.substr(0, 9), c15=rx.bnf_code)
-        for length, col in ((9, "c9"), (15, "c15")):
-            codes = mc.filter(mc.code_length == length)
-            j = rx.join(codes, rx[col] == codes.code)
-            parts.append(j.select(
-                "month", base_type=base_type if base_type is not None else j.org_type, base=j[base],
-                measure=j.measure,
-                numerator=ibis.ifelse(j.part == "numerator", j[value].cast("float64"), 0.0),
-                denominator=ibis.ifelse(j.part == "denominator", j[value].cast("float64"), 0.0)))
-    if not parts:
+    per_registered = info.filter(info.registered)
+    if inp.list_sizes is not None:
+        ls = inp.list_sizes.semi_join(inp.months.select("month"), "month")
+        org_months = _org_only_months(inp)
+        if org_months is not None:
+            ls = ls.anti_join(org_months, "month")
+        total = ls.filter((ls.sex == "all") & (ls.age_band == "all")).select(
+            "month", "practice", registered=ls.patients.cast("float64"))
+        t = total.cross_join(per_registered.select("measure"))
+        parts.append(t.select("month", base_type=ibis.literal("practice"), base=t.practice, measure=t.measure,
+                              numerator=ibis.literal(0.0), denominator=t.registered,
+                              numerator_cost=ibis.literal(0.0), denominator_cost=ibis.null("float64")))
+    po = _org_rows(inp)
+    if po is not None:
+        sizes = po.group_by([po.month, po.org_type, po.org_code]).aggregate(
+            registered=po.list_size.max().cast("float64"))
+        t = sizes.cross_join(per_registered.filter(~per_registered.item_level).select("measure"))
+        parts.append(t.select("month", base_type=t.org_type, base=t.org_code, measure=t.measure,
+                              numerator=ibis.literal(0.0), denominator=t.registered,
+                              numerator_cost=ibis.literal(0.0), denominator_cost=ibis.null("float64")))
+    return parts
+
+
+def measure_base_facts(inp: Inputs) -> ibis.Table:
+    """(month, base_type, base, measure, numerator, denominator, numerator_cost, denominator_cost)
+    from practice- and org-level prescribing, each BNF code prefix matched on the code's first
+    characters. The numerator (and a proportion's denominator) sums the measure's unit: items,
+    quantity (total quantity dispensed) or actual cost; the cost columns sum the actual cost of
+    the same rows. A denominator of registered patients comes from the list sizes instead."""
+    if inp.measure_codes is None or inp.measure_info is None:
+        raise ValueError("no measures")
+    if inp.prescribing is None and inp.prescribing_org is None:
         raise ValueError("no prescribing loaded")
+    info = inp.measure_info
+    parts = []
+    sources = []
+    if inp.prescribing is not None:
+        rx = inp.prescribing.semi_join(inp.months.select("month"), "month")
+        sources.append((rx.select("month", "bnf_code", base_type=ibis.literal("practice"), base=rx.practice,
+                                  items=rx["items"].cast("float64"), quantity=rx.total_quantity.cast("float64"),
+                                  cost=rx.actual_cost.cast("float64"), item_quantity=rx.quantity.cast("float64")),
+                        inp.measure_codes))
+    po = _org_rows(inp)
+    if po is not None:
+        # aggregated rows carry no quantity per item: measures that need it are left out here
+        whole = info.filter(~info.item_level).select("measure")
+        sources.append((po.select("month", "bnf_code", base_type=po.org_type, base=po.org_code,
+                                  items=po["items"].cast("float64"), quantity=po.quantity.cast("float64"),
+                                  cost=po.actual_cost.cast("float64"), item_quantity=ibis.null("float64")),
+                        inp.measure_codes.semi_join(whole, "measure")))
+    for rx, codes in sources:
+        m = _measure_rows(rx, inp, codes)
+        if m is None:
+            continue
+        m = m.join(info.select("measure", "unit"), "measure")
+        value = ibis.cases((m.unit == "quantity", m.quantity), (m.unit == "actual_cost", m.cost), else_=m["items"])
+        is_num = m.part == "numerator"
+        parts.append(m.select(
+            "month", "base_type", "base", "measure",
+            numerator=ibis.ifelse(is_num, value, 0.0),
+            denominator=ibis.ifelse(is_num, ibis.null("float64"), value),
+            numerator_cost=ibis.ifelse(is_num, m.cost, 0.0),
+            denominator_cost=ibis.ifelse(is_num, ibis.null("float64"), m.cost)))
+    parts.extend(_measure_registered(inp, info))
+    if not parts:
+        raise ValueError("no measure has any BNF code")
     u = _union(parts)
     return u.group_by(["month", "base_type", "base", "measure"]).aggregate(
-        numerator=u.numerator.sum(), denominator=u.denominator.sum())
+        **{c: u[c].sum() for c in MEASURE_SUMMED})
 
 
 def measure_level_facts(facts: ibis.Table, inp: Inputs, levels: tuple[str, ...] = LEVELS, *,
                         current: bool = False) -> ibis.Table:
-    """Measure numerators and denominators at every level, with the ratio, England's ratio and
-    each organisation's percentile rank."""
-    m = level_facts(facts, inp, levels, current=current, key="measure", columns=("numerator", "denominator"))
-    m = m.mutate(value=_ratio(m.numerator, m.denominator))
+    """Measure numerators, denominators and costs at every level, with the value (numerator ÷
+    denominator, × per for a rate per registered patients), England's value and each
+    organisation's percentile rank."""
+    m = level_facts(facts, inp, levels, current=current, key="measure", columns=MEASURE_SUMMED)
+    per = inp.measure_info.select("measure", "per")
+    m = m.join(per, "measure")
+    m = m.mutate(value=ibis.ifelse(m.denominator > 0, m.numerator * m.per / m.denominator,
+                                   ibis.null("float64"))).drop("per")
     return _benchmarked(m, "measure")
