@@ -104,11 +104,38 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.wait(timeout=5)
 
 
+TODAY = "2022-09-30"  # the tiny NHS's last month ends: its formulary decisions stop there
+EDITOR = ("editor@example.org", "an e2e editor password 7")
+
+
+def _portal_content(env: dict, home: Path, decisions: Path) -> None:
+    """The formulary decisions and an editor of the first ICB, loaded as an operator would."""
+    import csv
+
+    with decisions.open(newline="") as f:
+        first_icb = next(csv.DictReader(f))["icbs"].split(";")[0]
+    for args in (["ingest", str(decisions)], ["user", "add", EDITOR[0], "--editor", first_icb]):
+        done = subprocess.run([sys.executable, "-m", "uptake", "--home", str(home), *args],
+                              env={**env, "UPTAKE_PASSWORD": EDITOR[1]}, cwd=home, capture_output=True, text=True,
+                              timeout=300)
+        if done.returncode != 0:
+            pytest.fail(f"uptake {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    (home / "editor-icb").write_text(first_icb)
+
+
 @pytest.fixture(scope="session")
-def portal(published_tiny, tmp_path_factory, artifacts):
+def editor_icb(portal, tmp_path_factory) -> str:
+    """The ICB the e2e editor edits."""
+    return next(tmp_path_factory.getbasetemp().glob("e2e-portal-home*/editor-icb")).read_text()
+
+
+@pytest.fixture(scope="session")
+def portal(published_tiny, tiny_warehouse, tmp_path_factory, artifacts):
     """The portal's base URL: gunicorn serving uptake.web.wsgi on a free local port, on the tiny
-    publication (with maps), its own database migrated in a temporary UPTAKE_HOME. The migration,
-    gunicorn's start-up and the maps are made at the same time."""
+    publication (with maps), its own database migrated in a temporary UPTAKE_HOME and holding the
+    tiny NHS's formulary decisions and an editor of the first ICB (EDITOR); today is the
+    synthetic world's (TODAY). The migration, gunicorn's start-up and the maps are made at the
+    same time."""
     try:
         import gunicorn  # noqa: F401
     except ImportError:
@@ -117,7 +144,7 @@ def portal(published_tiny, tmp_path_factory, artifacts):
     env = {k: v for k, v in os.environ.items() if not k.startswith("UPTAKE_") or k == "UPTAKE_SHARED_DATA"}
     env.update(UPTAKE_PUBLISHED=str(published_tiny), UPTAKE_HOME=str(home),
                UPTAKE_DATABASE_URL=f"sqlite:///{home / 'portal.sqlite3'}",
-               DJANGO_SETTINGS_MODULE="uptake.web.settings", PYTHONUNBUFFERED="1")
+               DJANGO_SETTINGS_MODULE="uptake.web.settings", PYTHONUNBUFFERED="1", UPTAKE_TODAY=TODAY)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     log_path = artifacts / "gunicorn.log"
@@ -139,6 +166,7 @@ def portal(published_tiny, tmp_path_factory, artifacts):
             if migrated != 0:
                 mlog.seek(0)
                 pytest.fail(f"django-admin migrate failed ({migrated}):\n{mlog.read()[-3000:]}")
+            _portal_content(env, home, tiny_warehouse.root.parent / "files" / "formulary" / "formulary_decisions.csv")
             deadline = time.monotonic() + START_TIMEOUT
             while True:
                 if proc.poll() is not None:
@@ -271,3 +299,28 @@ def axe_source() -> str:
     if not AXE.exists():
         pytest.skip(f"axe-core is not installed at {AXE} (run `npm ci` in src/uptake/web/frontend)")
     return AXE.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def editor_login() -> tuple[str, str]:
+    """(e-mail, password) of the e2e editor."""
+    return EDITOR
+
+
+@pytest.fixture(scope="session")
+def today() -> str:
+    """The day the e2e portal takes as today."""
+    return TODAY
+
+
+@pytest.fixture(scope="session")
+def axe(axe_source):
+    """axe-core's serious and critical violations on the page a Visit shows."""
+    def run(visit) -> list[dict]:
+        visit.page.add_script_tag(content=axe_source)
+        return visit.page.evaluate("""() => axe.run(document, {resultTypes: ['violations']}).then(r =>
+            r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical').map(v => ({
+              id: v.id, impact: v.impact, help: v.help,
+              nodes: v.nodes.slice(0, 5).map(n => ({target: n.target.join(' '), html: n.html.slice(0, 200),
+                                                    why: n.failureSummary}))})))""")
+    return run

@@ -225,23 +225,14 @@ def test_keyboard_skip_link_search_and_level_links(visit):
     visit.assert_clean()
 
 
-def _axe(visit, axe_source: str) -> list[dict]:
-    visit.page.add_script_tag(content=axe_source)
-    return visit.page.evaluate("""() => axe.run(document, {resultTypes: ['violations']}).then(r =>
-        r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical').map(v => ({
-          id: v.id, impact: v.impact, help: v.help,
-          nodes: v.nodes.slice(0, 5).map(n => ({target: n.target.join(' '), html: n.html.slice(0, 200),
-                                                why: n.failureSummary}))})))""")
-
-
-def test_accessibility_axe_finds_nothing_serious(visit, api, axe_source):
+def test_accessibility_axe_finds_nothing_serious(visit, api, axe):
     icbs = api("/api/v1/organisations?level=icb&limit=2")
     pages = ["/", f"/ta/{TA}/", f"/org/{icbs[0]['code']}/", "/search/?q=north", "/definitions/",
              f"/compare/?orgs={icbs[0]['code']},{icbs[1]['code']}"]
     found = {}
     for path in pages:
         visit.goto(path)
-        violations = _axe(visit, axe_source)
+        violations = axe(visit)
         if violations:
             found[path] = violations
     assert not found, "axe-core found serious or critical violations:\n" + json.dumps(found, indent=1)

@@ -164,13 +164,13 @@ def test_only_the_icbs_editors_can_record_and_every_change_is_kept(client, edito
     change = {**body, "decision_date": "2013-05-01", "version": "1"}
     assert web.post(f"{url}?edit={d.pk}", change).status_code == 302
     stale = web.post(f"{url}?edit={d.pk}", {**body, "evidence": "y", "version": "1"})
-    assert stale.status_code == 400 and "changed by" in stale.content.decode()
+    assert stale.status_code == 200 and "changed by" in stale.content.decode()
     d.refresh_from_db()
     assert (d.decision_date, d.version, d.evidence) == (date(2013, 5, 1), 2, "x")
 
     # a reason is required for a rejection
     bad = web.post(url, {**body, "decision": "rejected", "decision_date": "2014-01-01"})
-    assert bad.status_code == 400 and "reason" in bad.content.decode().lower()
+    assert bad.status_code == 200 and "a reason is needed" in bad.content.decode().lower()
 
     log = list(DecisionChange.objects.filter(formulary=d.formulary_id, ta="TA275").order_by("at", "id"))
     assert [(x.action, x.via, x.who) for x in log] == [("created", "web", "editor@example.org"),

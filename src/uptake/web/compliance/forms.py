@@ -13,7 +13,7 @@ class DecisionForm(forms.ModelForm):
         fields = ["decision", "decision_date", "restrictions", "reason", "evidence"]
         widgets = {
             "decision_date": forms.DateInput(attrs={"type": "date", "class": "nhsuk-input nhsuk-input--width-10"}),
-            "decision": forms.RadioSelect,
+            "decision": forms.RadioSelect(attrs={"class": "nhsuk-radios__input"}),
             "restrictions": forms.Textarea(attrs={"rows": 2, "class": "nhsuk-textarea"}),
             "reason": forms.Textarea(attrs={"rows": 2, "class": "nhsuk-textarea"}),
             "evidence": forms.TextInput(attrs={"class": "nhsuk-input"}),

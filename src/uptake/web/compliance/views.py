@@ -122,7 +122,7 @@ def decision_page(request, code: str, ta: str):
     ctx = {"icb": icb, "ta": t, "formulary": formulary, "decisions": decisions, "edit": edit, "form": form,
            "can_edit": editor, "status": status, "as_of": day, "tags": TAGS,
            "changes": store.history(formulary.code, ta)[:100] if formulary else []}
-    return render(request, "compliance/decision.html", ctx, status=400 if form.errors else 200)
+    return render(request, "compliance/decision.html", ctx)  # form errors re-render the page, as 200
 
 
 def ta_section(ta: str, day: date) -> dict | None:
