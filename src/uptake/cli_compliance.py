@@ -153,3 +153,76 @@ def user_add(
             raise UptakeError("password: " + " ".join(exc.messages)) from None
     roles = ", ".join(f"editor of {c.upper()}" for c in editor or []) or "no organisation roles"
     out.print(f"User {user.username}: {roles}{'; administrator' if admin else ''}")
+
+
+@app.command("opportunities")
+def opportunities_command(
+    icb: Annotated[Optional[str], typer.Option("--icb", help="One ICB: the opportunities ranked for it.")] = None,
+    opportunity: Annotated[Optional[str], typer.Option(
+        "--opportunity", help="One opportunity (id or number): every ICB.")] = None,
+    month: Annotated[Optional[str], typer.Option("--month", help="YYYY-MM (default: the latest).")] = None,
+    fmt: FormatOption = "table",
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """NHS England's medicines optimisation opportunities: England and the benchmark for each, one
+    ICB's ranking (choose your five), or one opportunity across ICBs."""
+    from .catalogue.opportunities import opportunity as find
+    from .services import opportunities as so
+
+    with _errors(), _source(home) as src:
+        if opportunity:
+            v = so.view(src, find(int(opportunity) if opportunity.isdigit() else opportunity), month)
+            rows = [r.to_dict() for r in v.rows]
+            data = v.to_dict()
+
+            def show() -> None:
+                if not v.measured:
+                    out.print(f"{v.opportunity.number}. {v.opportunity.title}: not measurable from the warehouse. "
+                              f"{v.opportunity.data_needed or ''}")
+                    return
+                t = Table(title=f"{v.opportunity.number}. {v.opportunity.title}, {v.month:%Y-%m}: benchmark "
+                                f"{v.benchmark:.4g}, England {v.england:.4g} ({v.measure.id}, {v.measure.direction} "
+                                "is better)")
+                for col in ("ICB", "name", "value", "gap", "£ a year", "change"):
+                    t.add_column(col, justify="left" if col in ("ICB", "name") else "right")
+                for r in v.rows:
+                    t.add_row(r.icb, _short(r.name), _g(r.value), _g(r.gap),
+                              "–" if r.spend_a_year is None else f"{r.spend_a_year:,.0f}", _g(r.change))
+                out.print(t)
+        else:
+            views = so.all_views(src, month)
+            if icb:
+                code = icb.strip().upper()
+                if src.org_level(code) != "icb":
+                    raise UptakeError(f"{code} is not an ICB")
+                ranked = so.rank_for_icb(views, code)
+                rows = [r.to_dict() for r in ranked]
+                data = {"icb": code, "opportunities": rows}
+            else:
+                rows = [{"number": v.opportunity.number, "id": v.opportunity.id, "title": v.opportunity.title,
+                         "measure": v.measure.id if v.measure else None, "england": v.england,
+                         "benchmark": v.benchmark, "benchmark_kind": v.opportunity.benchmark.kind,
+                         "data_needed": v.opportunity.data_needed} for v in views]
+                data = {"opportunities": rows}
+
+            def show() -> None:
+                t = Table(title=f"Medicines optimisation opportunities{' for ' + icb.upper() if icb else ''}")
+                cols = ("rank", "#", "opportunity", "value", "benchmark", "£ a year") if icb else \
+                    ("#", "opportunity", "measure", "England", "benchmark")
+                for col in cols:
+                    t.add_column(col, justify="left" if col in ("opportunity", "measure") else "right")
+                for r in rows:
+                    if icb:
+                        t.add_row(str(r["rank"] or "–"), str(r["number"]), r["title"][:50], _g(r.get("value")),
+                                  _g(r["benchmark"]), "–" if r.get("spend_a_year") is None
+                                  else f"{r['spend_a_year']:,.0f}")
+                    else:
+                        t.add_row(str(r["number"]), r["title"][:50], r["measure"] or "not measurable here",
+                                  _g(r["england"]), _g(r["benchmark"]))
+                out.print(t)
+        _emit(fmt, as_json, data, rows, show)
+
+
+def _g(v) -> str:
+    return "–" if v is None else f"{v:.4g}"

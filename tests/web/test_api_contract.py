@@ -26,10 +26,13 @@ OPERATIONS = [
     ("GET", "/compliance"), ("GET", "/compliance/icbs"), ("GET", "/compliance/decisions"),
     ("POST", "/compliance/decisions"), ("PUT", "/compliance/decisions/{decision_id}"),
     ("GET", "/compliance/decisions/{decision_id}/history"),
+    ("GET", "/opportunities"), ("GET", "/opportunities/{key}"), ("GET", "/opportunities/icb/{code}"),
+    ("GET", "/opportunities/icb/{code}/choices"), ("PUT", "/opportunities/icb/{code}/choices"),
 ]
 # Negative cases need a parameter with a constraint to break (a level, a month pattern, a limit,
 # a format); a free string path parameter like /tas/{ta_id} has none, so nothing to negate.
-UNCONSTRAINED = {("GET", "/tas"), ("GET", "/tas/{ta_id}"), ("GET", "/months"), ("GET", "/organisations/{code}")}
+UNCONSTRAINED = {("GET", "/tas"), ("GET", "/tas/{ta_id}"), ("GET", "/months"), ("GET", "/organisations/{code}"),
+                 ("GET", "/opportunities/icb/{code}/choices")}
 CASES = [(m, p, GenerationMode.POSITIVE) for m, p in OPERATIONS] + \
         [(m, p, GenerationMode.NEGATIVE) for m, p in OPERATIONS if (m, p) not in UNCONSTRAINED]
 CHECKS = [not_a_server_error, response_schema_conformance]

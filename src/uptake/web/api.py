@@ -263,3 +263,7 @@ def search(request, q_: str = Query(..., alias="q", min_length=1, max_length=200
 from .compliance.api import router as compliance_router  # noqa: E402 (the router uses the helpers above)
 
 api.add_router("/compliance", compliance_router)
+
+from .opportunities.api import router as opportunities_router  # noqa: E402
+
+api.add_router("/opportunities", opportunities_router)

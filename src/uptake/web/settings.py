@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "uptake.web.apps.PortalConfig",
     "uptake.web.accounts.apps.AccountsConfig",
     "uptake.web.compliance.apps.ComplianceConfig",
+    "uptake.web.opportunities.apps.OpportunitiesConfig",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

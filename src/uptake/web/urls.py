@@ -18,6 +18,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("assets/nhsuk-frontend.css", views.nhsuk_css, name="nhsuk_css"),
     path("compliance/", include("uptake.web.compliance.urls")),
+    path("opportunities/", include("uptake.web.opportunities.urls")),
     path("accounts/", include("uptake.web.accounts.urls")),
     path("api/v1/", api.urls),
 ]

@@ -58,6 +58,13 @@ def _catalogue_chemicals(catalogue) -> set[str]:
     return out
 
 
+def _measure_parts() -> tuple[tuple[str, ...], ...]:
+    """The BNF code prefixes of each catalogue measure's numerator and of its denominator."""
+    from ...catalogue.measures import load_measures
+
+    return tuple(codes for m in load_measures() for codes in (m.numerator_codes, m.denominator_codes) if codes)
+
+
 def generate(
     out_dir: Path | str,
     scale: str | Scale = "small",
@@ -132,7 +139,7 @@ def generate(
     tick = time.perf_counter()
     plan = _diffusion.plan(catalogue, orgs, regs, ref, seed)
     diff = _diffusion.Diffusion(plan, orgs, pop, regs, ref)
-    rx = Prescribing(orgs, pop, diff, plan, ref, sc, _catalogue_chemicals(catalogue), seed)
+    rx = Prescribing(orgs, pop, diff, plan, ref, sc, _catalogue_chemicals(catalogue), seed, _measure_parts())
     pa_ = ref.assumptions["prescribing"]
     ratio, fee = float(pa_["actual_cost_ratio"]), float(pa_["actual_cost_per_item"])
     for m, month in enumerate(months):

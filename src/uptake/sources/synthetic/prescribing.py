@@ -22,6 +22,9 @@ from .scales import Scale
 BLOCK = 512  # practices per block
 
 
+MEASURE_CODES_EACH = 3  # background codes kept for each part of each measure at the smaller scales
+
+
 @dataclass
 class Block:
     practice: np.ndarray  # int64 practice index
@@ -35,7 +38,8 @@ class Block:
 
 class Prescribing:
     def __init__(self, orgs: Organisations, pop: Population, diffusion: Diffusion, plan: Plan, ref: Reference,
-                 scale: Scale, catalogue_chemicals: set[str], seed: int):
+                 scale: Scale, catalogue_chemicals: set[str], seed: int,
+                 measure_parts: tuple[tuple[str, ...], ...] = ()):
         self.orgs, self.pop, self.diffusion, self.plan, self.seed = orgs, pop, diffusion, plan, seed
         a = ref.assumptions["prescribing"]
         self.a = a
@@ -44,7 +48,12 @@ class Prescribing:
         keep = np.array([c[:9] not in catalogue_chemicals and c not in line_codes for c in bg.codes])
         chosen = np.flatnonzero(keep)
         if scale.background_codes is not None:
-            chosen = chosen[: scale.background_codes]  # the file is ordered most-prescribed first
+            # The file is ordered most-prescribed first: the top codes, and the top few of every
+            # catalogue measure's numerator and denominator, so that every measure has figures.
+            top = list(chosen[: scale.background_codes])
+            for prefixes in measure_parts:
+                top += [i for i in chosen if bg.codes[i].startswith(prefixes)][:MEASURE_CODES_EACH]
+            chosen = np.array(sorted(set(top)), dtype=chosen.dtype)
         self.background = chosen
         # One table of every code that may appear, sorted: its position is the sort key.
         entries: dict[str, tuple[str, str, str, str, float, float]] = {}

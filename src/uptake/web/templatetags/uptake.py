@@ -88,3 +88,14 @@ def query(context, **changes) -> str:
 @register.filter
 def get_item(mapping, key):
     return mapping.get(key, key)
+
+
+@register.filter
+def measure_value(v, measure) -> str:
+    """A measure's value as people read it: a share as a percentage, a rate per N patients."""
+    if v is None or measure is None:
+        return "–"
+    if measure.kind == "proportion":
+        return f"{v * 100:.1f}%"
+    unit = "£" if measure.unit == "actual_cost" else ""
+    return f"{unit}{v:,.2f} per {measure.per:,.0f}"

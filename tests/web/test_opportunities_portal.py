@@ -1,0 +1,93 @@
+"""Opportunities on the portal: the national view, one opportunity, an ICB's "choose your five"
+with an editor recording choices (at least five, each with a reason, history kept), and the API."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from uptake.catalogue import load_opportunities
+from uptake.services import opportunities as so
+
+
+def test_national_view_lists_all_16_and_says_what_cannot_be_measured(client, db):
+    html = client.get("/opportunities/").content.decode()
+    for o in load_opportunities():
+        assert f'data-opportunity="{o.id}"' in html
+    assert html.count("Not measurable from the warehouse") == sum(1 for o in load_opportunities()
+                                                                 if not o.headline_measure)
+    unmeasured = next(o for o in load_opportunities() if o.data_needed and not o.headline_measure)
+    page = client.get(f"/opportunities/{unmeasured.id}/").content.decode()
+    assert 'id="data-needed"' in page and 'id="icb-table"' not in page
+
+
+def test_opportunity_page_matches_the_service(client, db, pub):
+    o = next(o for o in load_opportunities() if o.headline_measure == "doacs_best_value")
+    v = so.view(pub, o)
+    html = client.get(f"/opportunities/{o.number}/", follow=True).content.decode()
+    top = v.rows[0]
+    assert html.index(f'data-icb="{top.icb}"') < html.index(f'data-icb="{v.rows[-1].icb}"')
+    assert f"£{top.spend_a_year:,.0f}" in html
+    api = client.get(f"/api/v1/opportunities/{o.id}").json()
+    assert [r["icb"] for r in api] == [r.icb for r in v.rows]
+    assert api[0]["spend_a_year"] == pytest.approx(top.spend_a_year)
+
+
+@pytest.fixture
+def icb(pub):
+    return sorted(o["code"] for o in pub.organisations() if o["level"] == "icb")[0]
+
+
+@pytest.fixture
+def editor(db, icb):
+    from uptake.web.accounts.users import add_user
+
+    return add_user("choices@example.org", "a long test password 2", editor_of=[icb])
+
+
+def test_choose_your_five_ranks_and_records_choices(client, editor, icb, pub):
+    from django.test import Client
+
+    from uptake.web.opportunities.models import Choice
+
+    ranked = so.rank_for_icb(so.all_views(pub), icb)
+    page = client.get(f"/opportunities/icb/{icb}/").content.decode()
+    order = [page.index(f'data-opportunity="{r.opportunity.id}"') for r in ranked]
+    assert order == sorted(order)
+    assert 'name="choose"' not in page  # not signed in: no form
+
+    web = Client()
+    assert web.login(username="choices@example.org", password="a long test password 2")
+    five = [r.opportunity.id for r in ranked[:5]]
+    four = {"choose": five[:4], **{f"why-{k}": "large gap" for k in five[:4]}}
+    short = web.post(f"/opportunities/icb/{icb}/", four)
+    assert short.status_code == 200 and "choose at least 5" in short.content.decode()
+    assert Choice.objects.count() == 0
+    nowhy = web.post(f"/opportunities/icb/{icb}/", {"choose": five, **{f"why-{k}": "gap" for k in five[:4]}})
+    assert "say why for every choice" in nowhy.content.decode()
+    ok = web.post(f"/opportunities/icb/{icb}/", {"choose": five, **{f"why-{k}": f"because {k}" for k in five}})
+    assert ok.status_code == 302
+    assert {c.opportunity for c in Choice.objects.filter(withdrawn_at=None)} == set(five)
+    # swap one: the old choice is kept, withdrawn
+    six = five[:4] + [ranked[5].opportunity.id]
+    web.post(f"/opportunities/icb/{icb}/", {"choose": six, **{f"why-{k}": f"because {k}" for k in six}})
+    assert Choice.objects.get(opportunity=five[4]).withdrawn_at is not None
+    assert {c["opportunity"] for c in client.get(f"/api/v1/opportunities/icb/{icb}/choices").json()} == set(six)
+    national = client.get("/api/v1/opportunities").json()
+    assert {o["id"]: o["chosen_by"] for o in national}[six[0]] == 1
+    assert web.post(f"/opportunities/icb/{sorted(o['code'] for o in pub.organisations() if o['level'] == 'icb')[1]}/",
+                    {"choose": six}).status_code == 403
+
+
+def test_api_choices_need_an_editor(client, editor, icb):
+    ids = [o.id for o in load_opportunities()][:5]
+    body = {"choices": {k: "why" for k in ids}}
+    assert client.put(f"/api/v1/opportunities/icb/{icb}/choices", body,
+                      content_type="application/json").status_code == 401
+    token = base64.b64encode(b"choices@example.org:a long test password 2").decode()
+    r = client.put(f"/api/v1/opportunities/icb/{icb}/choices", body, content_type="application/json",
+                   HTTP_AUTHORIZATION=f"Basic {token}")
+    assert r.status_code == 200 and {c["opportunity"] for c in r.json()} == set(ids)
+    ranking = client.get(f"/api/v1/opportunities/icb/{icb}?format=csv")
+    assert ranking.content.decode().splitlines()[0].startswith("rank,opportunity,number,title")
