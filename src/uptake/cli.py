@@ -309,9 +309,14 @@ DEMO_USERS = (("editor@example.org", "uptake-demo-editor", "formulary editor of 
               ("admin@example.org", "uptake-demo-admin", "administrator"))
 
 
-def _demo_portal(home: Path | None, generated, fresh: bool) -> dict:
+DEMO_CHOOSERS = 12  # ICBs given example opportunity choices
+
+
+def _demo_portal(home: Path | None, generated, fresh: bool, published: Path) -> dict:
     """The demo's portal content: its formulary decisions, its frozen today, example accounts
-    (an editor of the first laggard ICB, an administrator) with the passwords printed."""
+    (an editor of the first laggard ICB, an administrator) with the passwords printed, and example
+    opportunity choices for a few ICBs (their top five by the spend that would change), each
+    marked as an example."""
     from datetime import date
 
     from .cli_compliance import portal_database
@@ -328,13 +333,34 @@ def _demo_portal(home: Path | None, generated, fresh: bool) -> dict:
         Formulary.objects.all().delete()
         DecisionChange.objects.all().delete()
     decisions = import_file(generated.formulary, who="uptake demo (synthetic)").to_dict()
+    from .web.opportunities.models import Choice
+
+    if fresh:
+        Choice.objects.all().delete()
+    chose = _demo_choices(published)
     icb = (generated.summary.get("laggards") or ["QHM"])[0]
     users = []
     for email, password, role in DEMO_USERS:
         add_user(email, password, editor_of=[icb] if "editor" in role else [], admin="admin" in role,
                  check_password=False)
         users.append((email, password, role.format(icb=icb)))
-    return {"today": today.isoformat(), "decisions": decisions, "users": users}
+    return {"today": today.isoformat(), "decisions": decisions, "users": users, "opportunity_choices": chose}
+
+
+def _demo_choices(published: Path) -> int:
+    from .services import opportunities as so
+    from .services.published import Published
+    from .web.opportunities.store import choose
+
+    with Published(published) as pub:
+        views = so.all_views(pub)
+        icbs = sorted(o["code"] for o in pub.organisations() if o["level"] == "icb")[::3][:DEMO_CHOOSERS]
+        for icb in icbs:
+            top = [r for r in so.rank_for_icb(views, icb) if r.rank is not None][:5]
+            choose(icb, {r.opportunity.id: f"Example (synthetic): ranked {r.rank} of the measured opportunities "
+                                           "for this ICB by the spend closing its gap would change."
+                         for r in top}, who="uptake demo (example)")
+    return len(icbs)
 
 
 @app.command()
@@ -378,10 +404,10 @@ def demo(
 
         with open_analysis(wh) as an:
             picture = national_picture(an)
-        demo_portal = _demo_portal(home, generated, fresh)
         from .cli_portal import publish_home
 
         report, maps = publish_home(home, boundaries=boundaries)
+        demo_portal = _demo_portal(home, generated, fresh, report.path)
     if as_json:
         _print_json({"generated": generated.summary, "national": picture.to_dict(), "published": report.to_dict(),
                      "maps": maps, "portal": demo_portal})
@@ -395,6 +421,7 @@ def demo(
         d = demo_portal
         out.print(f"Formulary decisions: {d['decisions']['created']:,} loaded for {d['decisions']['formularies']} "
                   f"formularies; the demo's today is {d['today']} (its data's end), so deadlines count to that day")
+        out.print(f"Example opportunity choices (marked as examples) for {d['opportunity_choices']} ICBs")
         for email, password, role in d["users"]:
             out.print(f"Example account: {email} / {password} ({role})")
     if serve:
