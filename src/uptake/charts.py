@@ -41,7 +41,8 @@ LIMITS = (("95% limits", PALETTE["mid_grey"], [1, 0], "95"),
           ("99.8% limits, allowing for overdispersion", PALETTE["dark_grey"], [6, 4], "998_od"))
 # What each headline's funnel denominator counts (services.funnels.COUNTS).
 DENOMINATOR_LABEL = {"index": "Expected patients (NICE's expected use)", "per_1000": "Registered patients",
-                     "items_per_1000": "Registered patients", "proportion": "Denominator"}
+                     "items_per_1000": "Registered patients", "proportion": "Denominator",
+                     "rate_per_1000": "Registered patients"}
 
 
 def config() -> dict:

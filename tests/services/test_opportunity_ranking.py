@@ -99,3 +99,14 @@ def test_views_on_the_publication_match_the_measure_table(pub):
         for r in v.rows:
             assert r.value == icbs[r.icb]["value"]
         assert sum(1 for r in v.rows if r.value is not None) > 0, f"{v.measure.id} has no figures on the demo"
+
+
+def test_a_rate_per_1000_measure_gets_a_rate_funnel_not_a_share(pub):
+    from uptake.services.scorecard import scorecard
+
+    card = scorecard(pub, "low_priority_cost_per_1000", "icb")
+    assert card.headline == "rate_per_1000" and card.funnel.kind == "rate"
+    # a numerator (pounds) far above its denominator (patients) is no error for a rate
+    assert card.funnel.target == pytest.approx(card.england.value, rel=1e-9)  # the centre is England's rate
+    table = pub.measure_table(["low_priority_cost_per_1000"], [pub.months()[-1]], ("icb",)).to_pylist()
+    assert {r["headline"] for r in table} == {"rate_per_1000"}

@@ -22,8 +22,9 @@ import pyarrow.compute as pc
 from ..engine.hierarchy import ENGLAND
 from ..engine.stats.funnel import funnel as funnel_statistics
 
-KIND = {"index": "rate", "per_1000": "rate", "items_per_1000": "rate", "proportion": "proportion"}
-SCALE = {"index": 1.0, "per_1000": 1000.0, "items_per_1000": 1000.0, "proportion": 1.0}
+KIND = {"index": "rate", "per_1000": "rate", "items_per_1000": "rate", "proportion": "proportion",
+        "rate_per_1000": "rate"}
+SCALE = {"index": 1.0, "per_1000": 1000.0, "items_per_1000": 1000.0, "proportion": 1.0, "rate_per_1000": 1000.0}
 
 
 @dataclass
@@ -52,7 +53,18 @@ class FunnelRows:
 
 
 COUNTS = {"index": ("patients", "expected"), "per_1000": ("patients", "registered"),
-          "items_per_1000": ("items", "registered_all"), "proportion": ("numerator", "denominator")}
+          "items_per_1000": ("items", "registered_all"), "proportion": ("numerator", "denominator"),
+          "rate_per_1000": ("numerator", "denominator")}
+
+
+def measure_headline(measure) -> str:
+    """A measure's headline statistic: a share of prescribing ('proportion', Wilson limits), or a
+    rate per 1,000 registered patients ('rate_per_1000', Poisson limits)."""
+    if measure.kind == "proportion":
+        return "proportion"
+    if measure.per != 1000:
+        raise ValueError(f"measure {measure.id}: a rate per {measure.per:g} patients has no funnel; expected per 1000")
+    return "rate_per_1000"
 
 
 def numerator_denominator(headline: str, rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:

@@ -32,7 +32,7 @@ from .. import __version__
 from ..engine.hierarchy import ENGLAND, ENGLAND_CODE, LEVELS
 from ..errors import UptakeError
 from .analysis import ALL_LEVELS, PARENT_LEVEL, Analysis
-from .funnels import flag_columns
+from .funnels import flag_columns, measure_headline
 
 FILE_NAME = "scorecard.duckdb"
 DIFFUSION_LEVELS = ("region", "icb")
@@ -81,7 +81,9 @@ def publish(an: Analysis, path: Path, *, step: Callable[[str], None] = lambda _:
     measure_ids = [m.id for m in an.measures]
     ms = an.measure_table(measure_ids, months, ALL_LEVELS) if measure_ids else None
     if ms is not None:
-        ms = _with(ms, flag_columns(ms, "measure", headline="proportion"))
+        heads = {m.id: measure_headline(m) for m in an.measures}
+        ms = ms.append_column("headline", pa.array([heads[m] for m in ms.column("measure").to_pylist()], pa.string()))
+        ms = _with(ms, flag_columns(ms, "measure"))
     lap("measures computed")
     orgs = organisation_table(an, months[-1], ta)
     lap("organisations")

@@ -18,7 +18,7 @@ from ..engine.prepare import headline as catalogue_headline
 from ..engine.stats.ranking import deciles
 from ..errors import UptakeError
 from .analysis import CHILD_LEVEL, Source, check_level
-from .funnels import FunnelSummary, funnel_for
+from .funnels import FunnelSummary, funnel_for, measure_headline
 
 DEFAULT_MIN_ITEMS = 5
 # Observed figures hidden for a suppressed row: everything computed from dispensing.
@@ -30,6 +30,7 @@ HEADLINE_LABEL = {
     "per_1000": "patients treated per 1,000 registered",
     "items_per_1000": "items per 1,000 registered",
     "proportion": "share",
+    "rate_per_1000": "per 1,000 registered patients",
     "none": "nothing: its products are issued in hospitals, not in primary-care prescribing",
 }
 
@@ -151,8 +152,9 @@ def scorecard(an: Source, subject: str, level: str = "icb", month: str | None = 
     if isinstance(item, Measure):
         table = an.measure_table([item.id], [when], (level,))
         rows = _rows(table)
-        headline, direction, title, kind = "proportion", item.direction, item.title, "measure"
-        notes = [f"Counts {item.unit} in the numerator and the denominator."]
+        headline, direction, title, kind = measure_headline(item), item.direction, item.title, "measure"
+        notes = ([f"Counts {item.unit} in the numerator and the denominator."] if item.kind == "proportion" else
+                 [f"Counts {item.unit} per {item.per:,.0f} registered patients (all ages)."])
     else:
         table = an.ta_table([item.id], [when], (level,))
         rows = _rows(table)

@@ -57,7 +57,7 @@ def _guard(view):
 
 def _value_unit(headline: str) -> str:
     return {"index": "uptake index", "per_1000": "per 1,000 registered", "items_per_1000": "items per 1,000",
-            "proportion": "share"}.get(headline, "")
+            "proportion": "share", "rate_per_1000": "per 1,000 registered"}.get(headline, "")
 
 
 # --- home and search ----------------------------------------------------------------------------
