@@ -31,7 +31,7 @@ def portal_home(published_tiny, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def client(portal_home):
+def client(portal_db):
     from django.test import Client
 
     return Client()
