@@ -4,6 +4,7 @@ with an editor recording choices (at least five, each with a reason, history kep
 from __future__ import annotations
 
 import base64
+import re
 
 import pytest
 
@@ -69,6 +70,9 @@ def test_choose_your_five_ranks_and_records_choices(client, editor, icb, pub):
     ok = web.post(f"/opportunities/icb/{icb}/", {"choose": five, **{f"why-{k}": f"because {k}" for k in five}})
     assert ok.status_code == 302
     assert {c.opportunity for c in Choice.objects.filter(withdrawn_at=None)} == set(five)
+    shown = web.get(f"/opportunities/icb/{icb}/").content.decode()
+    ticked = re.findall(r'name="choose" type="checkbox" value="([\w-]+)" checked', shown)
+    assert sorted(ticked) == sorted(five)  # the form shows what was chosen, and only that
     # swap one: the old choice is kept, withdrawn
     six = five[:4] + [ranked[5].opportunity.id]
     web.post(f"/opportunities/icb/{icb}/", {"choose": six, **{f"why-{k}": f"because {k}" for k in six}})

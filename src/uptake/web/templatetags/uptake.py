@@ -99,3 +99,9 @@ def measure_value(v, measure) -> str:
         return f"{v * 100:.1f}%"
     unit = "£" if measure.unit == "actual_cost" else ""
     return f"{unit}{v:,.2f} per {measure.per:,.0f}"
+
+
+@register.filter
+def lookup(mapping, key):
+    """mapping[key], or None when it has no such key (get_item gives the key back instead)."""
+    return mapping.get(key) if mapping else None
