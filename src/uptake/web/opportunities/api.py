@@ -10,7 +10,7 @@ from pydantic import Field
 
 from ...services import opportunities as so
 from ..accounts.roles import can_edit
-from ..compliance.api import AUTH
+from ..compliance.api import AUTH, Message, _csv_or
 from . import queries as oq
 from . import store
 from .models import YEAR
@@ -22,10 +22,6 @@ MONTH = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM (de
 class MonthFormat(Schema):
     month: str | None = MONTH
     format: Literal["json", "csv"] = Field("json", description="json (default) or csv")
-
-
-class Message(Schema):
-    detail: str
 
 
 class OpportunityOut(Schema):
@@ -89,12 +85,6 @@ class ChoicesIn(Schema):
 
 
 ERRORS = {400: Message, 404: Message, 422: Message, 503: Message}
-
-
-def _csv_or(request, rows, fmt, filename):
-    from ..api import _wants_csv, csv_response
-
-    return csv_response(rows, filename) if _wants_csv(request, fmt) else rows
 
 
 @router.get("", response={200: list[OpportunityOut], **ERRORS}, summary="The 16 national opportunities")
