@@ -85,8 +85,8 @@ def decision_page(request, code: str, ta: str):
     formulary = store.formulary_of(code)
     editor = can_edit(request.user, code)
     edit = None
-    if request.GET.get("edit") and formulary is not None:
-        edit = Decision.objects.filter(pk=request.GET["edit"], formulary=formulary, ta=ta).first()
+    if request.GET.get("edit", "").isdigit() and formulary is not None:
+        edit = Decision.objects.filter(pk=int(request.GET["edit"]), formulary=formulary, ta=ta).first()
     form = DecisionForm(instance=edit)
     if request.method == "POST":
         if not editor:

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 
+from ...errors import UptakeError
 from ...services import opportunities as so
 from ..accounts.roles import can_edit
 from ..views import _guard
@@ -51,7 +52,7 @@ def icb_page(request, code: str):
     pub = oq.published()
     try:
         org = pub.organisation(code)
-    except Exception:
+    except UptakeError:
         raise Http404 from None
     if org["level"] != "icb":
         raise Http404
