@@ -223,7 +223,7 @@ def test_a_change_renews_cached_pages(client, loaded, icbs, tmp_path):
     import_file(p, who="test")
     after = client.get(url, HTTP_IF_NONE_MATCH=before["ETag"])
     assert after.status_code == 200 and after["ETag"] != before["ETag"]
-    assert f'data-ta="TA275"' in after.content.decode()
+    assert 'data-ta="TA275"' in after.content.decode()
     row = after.content.decode().split('data-ta="TA275"')[1].split("</tr>")[0]
     assert "Late" in row and "Rejected" not in row
 

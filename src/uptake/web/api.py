@@ -4,12 +4,9 @@ message saying what was expected, never a 500."""
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import asdict
 from typing import Literal
 
-from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Query, Schema
 from ninja.errors import ValidationError
 from pydantic import Field
@@ -17,6 +14,7 @@ from pydantic import Field
 from ..errors import UptakeError
 from ..services.scorecard import Profile, Scorecard
 from . import queries as q
+from .api_common import ERRORS, FORMAT, MONTH, MonthFormat, csv_response, wants_csv
 from .store import NotPublished
 
 api = NinjaAPI(title="uptake API", version="1", urls_namespace="api",
@@ -25,9 +23,6 @@ api = NinjaAPI(title="uptake API", version="1", urls_namespace="api",
                            "/definitions/.")
 
 Level = Literal["practice", "pcn", "sub_icb", "icb", "region", "england"]
-MONTH = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM (default: the latest published)",
-              examples=["2022-09"])
-FORMAT = Field("json", description="json (default) or csv")
 
 
 class Filters(Schema):
@@ -36,18 +31,9 @@ class Filters(Schema):
     format: Literal["json", "csv"] = FORMAT
 
 
-class MonthFormat(Schema):
-    month: str | None = MONTH
-    format: Literal["json", "csv"] = FORMAT
-
-
 class LevelFormat(Schema):
     level: Level = Field("icb", description="Organisation level")
     format: Literal["json", "csv"] = FORMAT
-
-
-class Message(Schema):
-    detail: str
 
 
 class TASummary(Schema):
@@ -115,23 +101,6 @@ def invalid(request, exc: ValidationError):
     return api.create_response(request, {"detail": "; ".join(parts) or "invalid request"}, status=422)
 
 
-def _wants_csv(request: HttpRequest, fmt: str) -> bool:
-    return fmt == "csv" or (fmt == "json" and "text/csv" in request.headers.get("Accept", "")
-                            and "application/json" not in request.headers.get("Accept", ""))
-
-
-def csv_response(rows: list[dict], filename: str) -> HttpResponse:
-    buf = io.StringIO()
-    if rows:
-        w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-        w.writeheader()
-        w.writerows({k: ("" if v is None else v) for k, v in r.items()} for r in rows)
-    resp = HttpResponse(buf.getvalue(), content_type="text/csv; charset=utf-8")
-    resp["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return resp
-
-
-ERRORS = {400: Message, 404: Message, 422: Message, 503: Message}
 
 
 # --- catalogue ----------------------------------------------------------------------------------
@@ -194,7 +163,7 @@ def organisation(request, code: str):
 def profile(request, code: str, f: Query[MonthFormat]):
     q.organisation(code)
     p = q.profile(code.upper(), f.month)
-    if _wants_csv(request, f.format):
+    if wants_csv(request, f.format):
         rows = [{k: v for k, v in asdict(r).items() if k != "trend"} for r in p.rows]
         return csv_response(rows, f"profile_{p.org}_{p.month}.csv")
     return p
@@ -208,7 +177,7 @@ def profile(request, code: str, f: Query[MonthFormat]):
 def scorecard(request, subject: str, f: Query[Filters]):
     item = q.subject(subject)
     card = q.scorecard(item.id, f.level, f.month)
-    if _wants_csv(request, f.format):
+    if wants_csv(request, f.format):
         rows = [asdict(r) for r in ([card.england] if card.england else []) + card.rows]
         return csv_response(rows, f"scorecard_{card.subject}_{card.level}_{card.month}.csv")
     return card
@@ -219,7 +188,7 @@ def scorecard(request, subject: str, f: Query[Filters]):
 def variation(request, subject: str, f: Query[Filters]):
     item = q.subject(subject)
     v = q.variation(item.id, f.level, f.month)
-    if _wants_csv(request, f.format):
+    if wants_csv(request, f.format):
         return csv_response([asdict(p) for p in v.points], f"funnel_{item.id}_{f.level}_{v.scorecard.month}.csv")
     return v.to_dict()
 
@@ -233,7 +202,7 @@ def diffusion(request, ta_id: str, f: Query[LevelFormat]):
     if f.level == "england":
         raise UptakeError("level: diffusion lags are per organisation; use region, icb, sub_icb, pcn or practice")
     d = q.diffusion(item.id, f.level)
-    if _wants_csv(request, f.format):
+    if wants_csv(request, f.format):
         return csv_response([{"month": m, "months_since_publication": t, "england": v} for m, t, v in
                              zip(d["months"], d["months_since_publication"], d["england"])],
                             f"diffusion_{item.id}.csv")
@@ -247,7 +216,7 @@ def deciles(request, subject: str, f: Query[LevelFormat]):
     if f.level == "england":
         raise UptakeError("level: deciles are across organisations; use region, icb, sub_icb, pcn or practice")
     rows = q.decile_series(item.id, f.level)
-    if _wants_csv(request, f.format):
+    if wants_csv(request, f.format):
         return csv_response(rows, f"deciles_{item.id}_{f.level}.csv")
     return rows
 

@@ -12,7 +12,8 @@ from ninja.security import HttpBasicAuth, django_auth
 from pydantic import Field
 
 from ...services import compliance as rules
-from ..accounts.roles import can_edit
+from ..accounts.roles import can_edit, display_name
+from ..api_common import ERRORS, FORMAT, Message, rows_or_csv
 from . import queries as cq
 from . import store
 from .models import Decision
@@ -20,7 +21,6 @@ from .models import Decision
 router = Router(tags=["Formulary compliance"])
 AS_OF = Field(None, description="YYYY-MM-DD (default: today)", examples=["2022-09-30"],
               pattern=r"^\d{4}-\d{2}-\d{2}$")
-FORMAT = Field("json", description="json (default) or csv")
 StatusName = Literal[rules.STATUSES]  # type: ignore[valid-type]
 DecisionKind = Literal[rules.DECISIONS]  # type: ignore[valid-type]
 
@@ -126,18 +126,7 @@ class ChangeOut(Schema):
     after: dict | None
 
 
-class Message(Schema):
-    detail: str
-
-
-ERRORS = {400: Message, 404: Message, 422: Message, 503: Message}
 WRITE_ERRORS = {400: Message, 401: Message, 403: Message, 404: Message, 409: Message, 422: Message, 503: Message}
-
-
-def _csv_or(request, rows: list[dict], fmt: str, filename: str):
-    from ..api import _wants_csv, csv_response
-
-    return csv_response(rows, filename) if _wants_csv(request, fmt) else rows
 
 
 @router.get("", response={200: list[StatusOut], **ERRORS}, summary="Every ICB × TA formulary status as of a day")
@@ -146,7 +135,7 @@ def statuses(request, f: Query[StatusFilters]):
     c = cq.current(day, [f.ta.upper()] if f.ta else None)
     rows = [s.to_dict() for s in c.statuses if (not f.icb or s.icb == f.icb.upper())
             and (not f.status or s.status == f.status)]
-    return _csv_or(request, rows, f.format, f"compliance-{day}.csv")
+    return rows_or_csv(request, rows, f.format, f"compliance-{day}.csv")
 
 
 @router.get("/icbs", response={200: list[IcbOut], **ERRORS},
@@ -154,7 +143,7 @@ def statuses(request, f: Query[StatusFilters]):
 def icbs(request, f: Query[AsOfFormat]):
     day = cq.as_of(f.as_of)
     rows = [s.to_dict() for s in cq.current(day).summaries()]
-    return _csv_or(request, rows, f.format, f"compliance-icbs-{day}.csv")
+    return rows_or_csv(request, rows, f.format, f"compliance-icbs-{day}.csv")
 
 
 def _out(d: Decision) -> dict:
@@ -176,10 +165,6 @@ def decisions(request, icb: str | None = Query(None, max_length=12), ta: str | N
     return [_out(d) for d in qs.order_by("formulary_id", "ta", "decision_date")[:5000]]
 
 
-def _who(user) -> str:
-    return user.get_full_name() or user.email or user.username
-
-
 def _write(request, body: DecisionIn, instance: Decision | None):
     code = body.icb.strip().upper()
     if not can_edit(request.user, code):
@@ -194,7 +179,7 @@ def _write(request, body: DecisionIn, instance: Decision | None):
     try:
         d = store.record(formulary=formulary, ta=body.ta, decision=body.decision, decision_date=body.decision_date,
                          restrictions=body.restrictions, reason=body.reason, evidence=body.evidence,
-                         who=_who(request.user), user=request.user, via="api", instance=instance,
+                         who=display_name(request.user), user=request.user, via="api", instance=instance,
                          version=getattr(body, "version", None))
     except store.Conflict as exc:
         return Status(409, {"detail": str(exc)})

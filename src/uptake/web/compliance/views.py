@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from ... import charts
 from ...services import compliance as rules
-from ..accounts.roles import can_edit
+from ..accounts.roles import can_edit, display_name
 from ..views import _guard, _map_levels
 from . import queries as cq
 from . import store
@@ -65,10 +65,6 @@ def icb_page(request, code: str):
     return render(request, "compliance/icb.html", ctx)
 
 
-def _who(user) -> str:
-    return user.get_full_name() or user.email or user.username
-
-
 @_guard
 def decision_page(request, code: str, ta: str):
     """One ICB's formulary decisions on one TA: the dated sequence, the change log, and (for the
@@ -94,14 +90,14 @@ def decision_page(request, code: str, ta: str):
                           f"Only {icb.name or code}'s formulary editors can record its decisions. Sign in first."},
                           status=403)
         if request.POST.get("delete") and edit is not None:
-            store.delete(edit, who=_who(request.user), user=request.user, via="web")
+            store.delete(edit, who=display_name(request.user), user=request.user, via="web")
             messages.success(request, "Decision deleted; the change is in the history below.")
             return redirect("compliance_decision", code, ta)
         form = DecisionForm(request.POST, instance=edit)
         if form.is_valid():
             target = formulary or store.ensure_formulary(code, f"{icb.name or code} formulary")
             try:
-                store.record(formulary=target, ta=ta, who=_who(request.user), user=request.user, via="web",
+                store.record(formulary=target, ta=ta, who=display_name(request.user), user=request.user, via="web",
                              instance=edit, version=form.cleaned_data.get("version"),
                              **{k: form.cleaned_data[k] for k in ("decision", "decision_date", "restrictions",
                                                                   "reason", "evidence")})

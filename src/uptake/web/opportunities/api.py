@@ -3,27 +3,19 @@
 
 from __future__ import annotations
 
-from typing import Literal
 
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from ...services import opportunities as so
-from ..accounts.roles import can_edit
-from ..compliance.api import AUTH, Message, _csv_or
+from ..accounts.roles import can_edit, display_name
+from ..api_common import ERRORS, Message, MonthFormat, rows_or_csv
+from ..compliance.api import AUTH
 from . import queries as oq
 from . import store
 from .models import YEAR
 
 router = Router(tags=["Medicines optimisation opportunities"])
-MONTH = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM (default: the latest published)")
-
-
-class MonthFormat(Schema):
-    month: str | None = MONTH
-    format: Literal["json", "csv"] = Field("json", description="json (default) or csv")
-
-
 class OpportunityOut(Schema):
     id: str
     number: int
@@ -84,9 +76,6 @@ class ChoicesIn(Schema):
     choices: dict[str, str] = Field(..., description="opportunity id → why the ICB chose it (at least five)")
 
 
-ERRORS = {400: Message, 404: Message, 422: Message, 503: Message}
-
-
 @router.get("", response={200: list[OpportunityOut], **ERRORS}, summary="The 16 national opportunities")
 def opportunities(request, f: Query[MonthFormat]):
     who = store.choosers()
@@ -95,7 +84,7 @@ def opportunities(request, f: Query[MonthFormat]):
              "measure": v.measure.id if v.measure else None, "month": v.month.isoformat() if v.month else None,
              "england": v.england, "benchmark": v.benchmark, "benchmark_kind": v.opportunity.benchmark.kind,
              "chosen_by": len(who.get(v.opportunity.id, ()))} for v in oq.views(f.month)]
-    return _csv_or(request, rows, f.format, "opportunities.csv")
+    return rows_or_csv(request, rows, f.format, "opportunities.csv")
 
 
 @router.get("/icb/{code}", response={200: list[RankedOut], **ERRORS},
@@ -105,7 +94,7 @@ def icb_ranking(request, code: str, f: Query[MonthFormat]):
     if code not in {o["code"] for o in oq.published().organisations() if o["level"] == "icb"}:
         return Status(404, {"detail": f"no ICB {code!r} in the publication"})
     rows = [r.to_dict() for r in so.rank_for_icb(oq.views(f.month), code)]
-    return _csv_or(request, rows, f.format, f"opportunities-{code}.csv")
+    return rows_or_csv(request, rows, f.format, f"opportunities-{code}.csv")
 
 
 @router.get("/icb/{code}/choices", response={200: list[ChoiceOut], **ERRORS},
@@ -123,7 +112,7 @@ def set_choices(request, code: str, body: ChoicesIn):
     if not can_edit(request.user, code):
         return Status(403, {"detail": f"you are not an editor of {code}"})
     try:
-        store.choose(code, body.choices, who=request.user.email or request.user.username, user=request.user)
+        store.choose(code, body.choices, who=display_name(request.user), user=request.user)
     except store.Invalid as exc:
         return Status(400, {"detail": str(exc)})
     return icb_choices(request, code)
@@ -134,4 +123,4 @@ def set_choices(request, code: str, body: ChoicesIn):
 def one(request, key: str, f: Query[MonthFormat]):
     v = oq.one(key, f.month)
     rows = [r.to_dict() for r in v.rows]
-    return _csv_or(request, rows, f.format, f"opportunity-{v.opportunity.id}.csv")
+    return rows_or_csv(request, rows, f.format, f"opportunity-{v.opportunity.id}.csv")

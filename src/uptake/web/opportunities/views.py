@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 
 from ...errors import UptakeError
 from ...services import opportunities as so
-from ..accounts.roles import can_edit
+from ..accounts.roles import can_edit, display_name
 from ..views import _guard
 from . import queries as oq
 from . import store
@@ -67,7 +67,7 @@ def icb_page(request, code: str):
         picked = request.POST.getlist("choose")
         rationales = {k: request.POST.get(f"why-{k}", "") for k in picked}
         try:
-            store.choose(code, rationales, who=request.user.email or request.user.username, user=request.user)
+            store.choose(code, rationales, who=display_name(request.user), user=request.user)
         except store.Invalid as exc:
             error = str(exc)
             current = {k: type("Draft", (), {"rationale": v})() for k, v in rationales.items()}
