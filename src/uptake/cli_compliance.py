@@ -85,7 +85,8 @@ def compliance_command(
 
         with _source(home) as src:
             icbs = rules.icbs_of(src, store.icb_formularies())
-            c = rules.compliance(src.catalogue, icbs, store.decisions(), day, tas=[ta.upper()] if ta else None)
+            tas = [ta.strip().upper()] if ta else None
+            c = rules.compliance(src.catalogue, icbs, store.decisions(tas=tas), day, tas=tas)
         if icb:
             code = icb.strip().upper()
             if code not in {i.code for i in c.icbs}:

@@ -215,6 +215,18 @@ class IcbSummary:
         return d
 
 
+def _tally(statuses: Sequence[Status]) -> dict:
+    """Counts by status, how many are judged, % on time among those, and the median days to
+    inclusion over the TAs included."""
+    counts = {k: 0 for k in STATUSES}
+    for s in statuses:
+        counts[s.status] += 1
+    judged = sum(counts[k] for k in JUDGED)
+    days = [s.days_to_inclusion for s in statuses if s.days_to_inclusion is not None]
+    return {"counts": counts, "judged": judged, "on_time_pct": 100.0 * counts["on_time"] / judged if judged else None,
+            "median_days": float(statistics.median(days)) if days else None}
+
+
 @dataclass
 class Compliance:
     """Every ICB × TA status as of a date, and what the pages and the CLI summarise from it."""
@@ -229,9 +241,6 @@ class Compliance:
     def for_ta(self, ta: str) -> list[Status]:
         return [s for s in self.statuses if s.ta == ta]
 
-    def by_status(self, *wanted: str) -> list[Status]:
-        return [s for s in self.statuses if s.status in wanted]
-
     def summaries(self) -> list[IcbSummary]:
         """ICBs ranked by % on time (highest first), then by median days to inclusion (fewest
         first), then by code; ICBs with nothing judged yet come last, unranked."""
@@ -240,15 +249,9 @@ class Compliance:
             rows[s.icb].append(s)
         out = []
         for icb in self.icbs:
-            mine = rows.get(icb.code, [])
-            counts = {k: 0 for k in STATUSES}
-            for s in mine:
-                counts[s.status] += 1
-            judged = sum(counts[k] for k in JUDGED)
-            days = [s.days_to_inclusion for s in mine if s.days_to_inclusion is not None]
-            out.append(IcbSummary(icb.code, icb.name, icb.formulary, counts, judged,
-                                  100.0 * counts["on_time"] / judged if judged else None,
-                                  float(statistics.median(days)) if days else None))
+            t = _tally(rows.get(icb.code, []))
+            out.append(IcbSummary(icb.code, icb.name, icb.formulary, t["counts"], t["judged"], t["on_time_pct"],
+                                  t["median_days"]))
         ranked = sorted((s for s in out if s.on_time_pct is not None),
                         key=lambda s: (-s.on_time_pct, s.median_days if s.median_days is not None else 1e9, s.icb))
         for i, s in enumerate(ranked, 1):
@@ -257,20 +260,11 @@ class Compliance:
 
     def national(self) -> dict:
         """England: counts by status, % on time and the median days to inclusion over every ICB × TA."""
-        counts = {k: 0 for k in STATUSES}
-        for s in self.statuses:
-            counts[s.status] += 1
-        judged = sum(counts[k] for k in JUDGED)
-        days = [s.days_to_inclusion for s in self.statuses if s.days_to_inclusion is not None]
-        return {"as_of": self.as_of.isoformat(), "icbs": len(self.icbs), "counts": counts, "judged": judged,
-                "on_time_pct": 100.0 * counts["on_time"] / judged if judged else None,
-                "median_days": float(statistics.median(days)) if days else None}
+        return {"as_of": self.as_of.isoformat(), "icbs": len(self.icbs), **_tally(self.statuses)}
 
     def ta_summary(self, ta: str) -> dict:
         mine = self.for_ta(ta)
-        counts = {k: 0 for k in STATUSES}
-        for s in mine:
-            counts[s.status] += 1
+        counts = _tally(mine)["counts"]
         included = counts["on_time"] + counts["late"]
         return {"ta": ta, "icbs": len(mine), "counts": counts, "included": included,
                 "not_included": counts["overdue"] + counts["rejected"] + counts["due_soon"] + counts["not_yet_due"]}

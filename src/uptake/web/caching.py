@@ -1,8 +1,9 @@
 """ETag and Last-Modified for every page and API answer, from the publication they are read
-from and the stamp of the portal's own content (formulary decisions…): a client (or a proxy) holding the current version gets 304 Not Modified without the page
-being rendered again. And, since a page is a function of the publication and its address alone
+from, the stamp of the portal's own content (formulary decisions, opportunity choices) and the
+calendar day: a client (or a proxy) holding the current version gets 304 Not Modified without
+the page being rendered again. And, since a page is a function of those and its address alone
 for anyone not signed in, each worker keeps the answers it has rendered (up to RESPONSE_BYTES)
-and serves them again until a new publication replaces them."""
+and serves them again until one of them changes."""
 
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ def icbs() -> list[rules.Icb]:
 
 
 def current(day: date, tas: list[str] | None = None) -> rules.Compliance:
-    return rules.compliance(published().catalogue, icbs(), store.decisions(), day, tas=tas)
+    return rules.compliance(published().catalogue, icbs(), store.decisions(tas=tas), day, tas=tas)
 
 
 def uptake_by_icb(ta: str) -> dict[str, dict]:

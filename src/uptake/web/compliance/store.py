@@ -28,12 +28,13 @@ class Invalid(UptakeError):
         super().__init__("; ".join(f"{k}: {v}" for k, v in problems.items()))
 
 
-def decisions(formulary: str | None = None, ta: str | None = None) -> list[rules.Decision]:
+def decisions(formulary: str | None = None, tas: list[str] | None = None) -> list[rules.Decision]:
+    """The recorded decisions, of one formulary and of some TAs only when asked."""
     qs = Decision.objects.all()
     if formulary:
         qs = qs.filter(formulary_id=formulary)
-    if ta:
-        qs = qs.filter(ta=ta)
+    if tas is not None:
+        qs = qs.filter(ta__in=tas)
     return [rules.Decision(d.formulary_id, d.ta, d.decision, d.decision_date, d.restrictions, d.reason, d.evidence,
                            d.recorded_by) for d in qs]
 

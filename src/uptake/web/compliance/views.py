@@ -113,7 +113,7 @@ def decision_page(request, code: str, ta: str):
     decisions = list(Decision.objects.filter(formulary=formulary, ta=ta).order_by("decision_date")) \
         if formulary else []
     req = next((r for r in rules.requirements(pub.catalogue, day) if r.ta == ta), None)
-    status = rules.status_of(req, store.decisions(formulary.code, ta) if formulary else [], day, icb=code,
+    status = rules.status_of(req, store.decisions(formulary.code, [ta]) if formulary else [], day, icb=code,
                              icb_name=icb.name, formulary=formulary.code if formulary else None) if req else None
     ctx = {"icb": icb, "ta": t, "formulary": formulary, "decisions": decisions, "edit": edit, "form": form,
            "can_edit": editor, "status": status, "as_of": day, "tags": TAGS,
