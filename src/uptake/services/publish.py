@@ -29,7 +29,7 @@ import duckdb
 import pyarrow as pa
 
 from .. import __version__
-from ..engine.hierarchy import ENGLAND, ENGLAND_CODE, LEVELS
+from ..engine.hierarchy import ENGLAND_CODE, LEVELS
 from ..errors import UptakeError
 from .analysis import ALL_LEVELS, PARENT_LEVEL, Analysis
 from .funnels import flag_columns, measure_headline
