@@ -63,3 +63,12 @@ def published_tiny(tiny_warehouse, tmp_path_factory):
     with open_analysis(tiny_warehouse) as an:
         publish(an, path)
     return path
+
+
+@pytest.fixture(scope="session")
+def pub(published_tiny):
+    """The tiny publication, open as the portal reads it (tests/web has its own, with maps)."""
+    from uptake.services.published import Published
+
+    with Published(published_tiny) as p:
+        yield p

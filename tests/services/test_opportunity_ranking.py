@@ -79,14 +79,6 @@ def test_an_icbs_ranking_orders_by_spend_then_relative_gap_then_unmeasured():
     assert ranked[-1].to_dict()["data_needed"] == poly.data_needed and poly.data_needed
 
 
-@pytest.fixture(scope="module")
-def pub(published_tiny):
-    from uptake.services.published import Published
-
-    with Published(published_tiny) as p:
-        yield p
-
-
 def test_views_on_the_publication_match_the_measure_table(pub):
     views = so.all_views(pub)
     assert [v.opportunity.number for v in views] == list(range(1, 17))

@@ -20,12 +20,6 @@ def live(tiny_warehouse):
         yield a
 
 
-@pytest.fixture(scope="module")
-def pub(published_tiny):
-    with Published(published_tiny) as p:
-        yield p
-
-
 def _close(a, b, where="", rel=1e-12) -> None:
     """Equal, floats to 12 significant figures: sums over a different set of TAs and levels
     may add the same numbers in another order (and a curve fitted to them moves by more)."""
