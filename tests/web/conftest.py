@@ -62,3 +62,4 @@ def db(portal_db):
     with transaction.atomic():
         yield
         transaction.set_rollback(True)
+

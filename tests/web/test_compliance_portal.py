@@ -9,6 +9,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from accounts_helpers import sign_in
 
 AS_OF = date(2022, 9, 30)
 
@@ -148,7 +149,7 @@ def test_only_the_icbs_editors_can_record_and_every_change_is_kept(client, edito
     body = {"decision": "included", "decision_date": "2013-06-01", "restrictions": "", "reason": "", "evidence": "x"}
     assert Client().post(url, body).status_code == 403
     web = Client()
-    assert web.login(username="editor@example.org", password="a long test password 1")
+    sign_in(web, "editor@example.org", "a long test password 1")
     assert web.post(f"/compliance/{icbs[0]}/TA275/", body).status_code == 403  # not their ICB
     page = web.get(url).content.decode()
     assert 'id="decision-form"' in page

@@ -7,6 +7,7 @@ import base64
 import re
 
 import pytest
+from accounts_helpers import sign_in
 
 from uptake.catalogue import load_opportunities
 from uptake.services import opportunities as so
@@ -59,7 +60,7 @@ def test_choose_your_five_ranks_and_records_choices(client, editor, icb, pub):
     assert 'name="choose"' not in page  # not signed in: no form
 
     web = Client()
-    assert web.login(username="choices@example.org", password="a long test password 2")
+    sign_in(web, "choices@example.org", "a long test password 2")
     five = [r.opportunity.id for r in ranked[:5]]
     four = {"choose": five[:4], **{f"why-{k}": "large gap" for k in five[:4]}}
     short = web.post(f"/opportunities/icb/{icb}/", four)

@@ -8,11 +8,19 @@
     UPTAKE_DEBUG           1 for development
     UPTAKE_ALLOWED_HOSTS   comma-separated (default: localhost, 127.0.0.1)
     UPTAKE_STATIC_ROOT     where `collectstatic` puts files for production serving
+    UPTAKE_UPLOADS         where case-study attachments are kept (default: <home>/uploads; never
+                           under the web root: they are served only through a checking view)
+    UPTAKE_SMTP_HOST, UPTAKE_SMTP_PORT, UPTAKE_SMTP_USER, UPTAKE_SMTP_PASSWORD, UPTAKE_SMTP_TLS
+                           the mail server for confirmations, password resets and alerts; without
+                           a host, messages are written as files to <home>/outbox instead
+    UPTAKE_MAIL_FROM       the sender of those messages
+    UPTAKE_LOGIN_LIMIT     wrong passwords before sign-in is paused for 15 minutes (default 5)
 """
 
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -47,6 +55,7 @@ DATABASES = {"default": _database(os.environ.get("UPTAKE_DATABASE_URL"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
+    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -56,7 +65,42 @@ INSTALLED_APPS = [
     "uptake.web.accounts.apps.AccountsConfig",
     "uptake.web.compliance.apps.ComplianceConfig",
     "uptake.web.opportunities.apps.OpportunitiesConfig",
+    "uptake.web.knowledge.apps.KnowledgeConfig",
+    "axes",
 ]
+# Argon2 for new and changed passwords; older hashes are still read, and upgraded at sign-in.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one account from one
+# address, sign-in is refused for AXES_COOLOFF_TIME; a right password resets the count.
+AXES_FAILURE_LIMIT = int(os.environ.get("UPTAKE_LOGIN_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
+AXES_VERBOSE = False
+PASSWORD_RESET_TIMEOUT = 3 * 24 * 3600
+
+UPLOAD_ROOT = Path(os.environ.get("UPTAKE_UPLOADS") or HOME / "uploads")
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 11 * 1024 * 1024
+
+if os.environ.get("UPTAKE_SMTP_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ["UPTAKE_SMTP_HOST"]
+    EMAIL_PORT = int(os.environ.get("UPTAKE_SMTP_PORT") or 25)
+    EMAIL_HOST_USER = os.environ.get("UPTAKE_SMTP_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("UPTAKE_SMTP_PASSWORD", "")
+    EMAIL_USE_TLS = os.environ.get("UPTAKE_SMTP_TLS", "") == "1"
+    EMAIL_TIMEOUT = 30
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(HOME / "outbox")
+DEFAULT_FROM_EMAIL = os.environ.get("UPTAKE_MAIL_FROM") or "uptake <uptake@localhost>"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
@@ -68,6 +112,7 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "uptake.web.security.SecurityHeaders",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -76,6 +121,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "uptake.web.caching.PublishedConditionalGet",
+    "axes.middleware.AxesMiddleware",
 ]
 ROOT_URLCONF = "uptake.web.urls"
 WSGI_APPLICATION = "uptake.web.wsgi.application"

@@ -1,3 +1,4 @@
+from django.contrib import admin
 from django.urls import include, path
 
 from . import views
@@ -20,6 +21,8 @@ urlpatterns = [
     path("compliance/", include("uptake.web.compliance.urls")),
     path("opportunities/", include("uptake.web.opportunities.urls")),
     path("accounts/", include("uptake.web.accounts.urls")),
+    path("learning/", include("uptake.web.knowledge.urls")),
+    path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]
 

@@ -20,3 +20,10 @@ class OrganisationRole(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.role} of {self.organisation}"
+
+
+class Profile(models.Model):
+    """What a member tells us about themselves beyond Django's user: where they work."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    organisation = models.CharField(max_length=150, blank=True)

@@ -1,0 +1,104 @@
+"""The Django admin for moderators: every knowledge item, with publishing and hiding as actions
+that go through the same store functions as the portal's pages (so the log and search agree)."""
+
+from django.contrib import admin, messages
+
+from . import store
+from .models import Barrier, CaseStudy, Guide, GuideStep, ModerationLog, Post, Report, Thread, WikiPage, WikiRevision
+
+
+@admin.register(CaseStudy)
+class CaseStudyAdmin(admin.ModelAdmin):
+    list_display = ("title", "status", "sector", "industry_sponsored", "published_on", "review_on", "example")
+    list_filter = ("status", "sector", "industry_sponsored", "example")
+    search_fields = ("title", "summary", "organisations_text")
+    readonly_fields = ("author", "moderated_by", "created_at", "updated_at", "published_on", "review_on")
+    actions = ["return_to_author"]
+
+    @admin.action(description="Return the selected case studies to their authors")
+    def return_to_author(self, request, queryset):
+        for cs in queryset:
+            store.moderate_case_study(cs, request.user, action="return", checklist=cs.checklist,
+                                      note="Returned from the admin: see the moderators' note")
+        self.message_user(request, f"{queryset.count()} returned", messages.SUCCESS)
+
+
+class StepInline(admin.TabularInline):
+    model = GuideStep
+    extra = 1
+
+
+@admin.register(Guide)
+class GuideAdmin(admin.ModelAdmin):
+    list_display = ("title", "ta", "area", "updated_at", "example")
+    inlines = [StepInline]
+    filter_horizontal = ("case_studies", "barriers")
+    prepopulated_fields = {"slug": ("title",)}
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        from .documents import index_guide
+
+        index_guide(form.instance)
+
+
+@admin.register(Post)
+class PostAdmin(admin.ModelAdmin):
+    list_display = ("thread", "author", "created_at", "hidden", "hidden_reason")
+    list_filter = ("hidden",)
+    actions = ["hide", "restore"]
+
+    def _set(self, request, queryset, hidden):
+        for p in queryset:
+            store.set_post_hidden(request.user, p, hidden=hidden, reason="Moderated from the admin")
+
+    @admin.action(description="Hide the selected posts")
+    def hide(self, request, queryset):
+        self._set(request, queryset, True)
+
+    @admin.action(description="Restore the selected posts")
+    def restore(self, request, queryset):
+        self._set(request, queryset, False)
+
+
+@admin.register(Report)
+class ReportAdmin(admin.ModelAdmin):
+    list_display = ("post", "reporter", "reason", "created_at", "resolved")
+    list_filter = ("resolved",)
+
+
+@admin.register(Barrier)
+class BarrierAdmin(admin.ModelAdmin):
+    list_display = ("title", "type", "status", "hidden", "example")
+    list_filter = ("type", "status", "hidden")
+    search_fields = ("title", "description")
+
+
+class RevisionInline(admin.TabularInline):
+    model = WikiRevision
+    extra = 0
+    readonly_fields = ("number", "title", "summary", "author", "created_at")
+    fields = readonly_fields
+    can_delete = False
+
+
+@admin.register(WikiPage)
+class WikiPageAdmin(admin.ModelAdmin):
+    list_display = ("title", "version", "updated_at")
+    inlines = [RevisionInline]
+    readonly_fields = ("version",)
+
+
+admin.site.register(Thread)
+
+
+@admin.register(ModerationLog)
+class ModerationLogAdmin(admin.ModelAdmin):
+    list_display = ("at", "moderator", "action", "item_kind", "item_id", "reason")
+    list_filter = ("action", "item_kind")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+admin.site.site_header = "uptake: moderation"
