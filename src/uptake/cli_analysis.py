@@ -1,4 +1,4 @@
-"""The analysis commands: scorecard, profile, variation, diffusion and funnel (registered on
+"""The analysis commands: scorecard, profile, variation, diffusion, runchart and funnel (registered on
 `uptake.cli.app`; the shared options and helpers live there)."""
 
 from __future__ import annotations
@@ -254,6 +254,59 @@ def _show_diffusion(d) -> None:
     if never:
         out.print(f"{len(never)} organisations have not reached 50% yet.")
     for note in d.notes:
+        out.print(f"[dim]{note}[/]")
+
+
+# --- run chart -------------------------------------------------------------------------------
+
+
+@app.command()
+def runchart(
+    subject: Annotated[str, typer.Argument(help="A TA (e.g. TA275) or a measure id (e.g. doac_share).")],
+    org: Annotated[str, typer.Option("--org", help="An ODS code (e.g. QHM), or ENG for England.")] = "ENG",
+    level: Annotated[Optional[str], typer.Option(
+        "--level", help="region, icb, sub_icb, pcn or practice (default: the level the code is used at).")] = None,
+    baseline: Annotated[Optional[int], typer.Option(
+        "--baseline", help="Set the limits from the first N months charted (default: all).")] = None,
+    fmt: FormatOption = "table",
+    min_items: MinItemsOption = 5,
+    engine: EngineOption = "duckdb",
+    current_orgs: CurrentOption = False,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One organisation's monthly series as an XmR chart with the NHS "Making Data Count" rules:
+    limits, special causes (improvement or concern) and what changed, in words."""
+    from .services.runchart import runchart as build
+
+    with _errors(), _analysis(home, engine, current_orgs) as an:
+        c = build(an, subject, org, level, baseline, min_items)
+    _emit(fmt, as_json, c.to_dict(), [{**asdict(p), "rules": " ".join(p.rules)} for p in c.points],
+          lambda: _show_runchart(c))
+
+
+def _show_runchart(c) -> None:
+    spec = _value_spec(c.headline)
+    better = {"increase": "higher is better", "decrease": "lower is better"}.get(c.improvement, "no better direction")
+    out.print(f"[bold]{c.subject}[/] {c.title}\n{c.name or c.org} ({c.org}, {c.level}): {c.headline_label}; "
+              f"{better}. {c.membership}; engine {c.engine}.")
+    if c.mean is not None:
+        out.print(f"Mean {_fmt(c.mean, spec)}; process limits {_fmt(c.lower_limit, spec)} to {_fmt(c.upper_limit, spec)}"
+                  f"; 2σ {_fmt(c.lower_2sigma, spec)} to {_fmt(c.upper_2sigma, spec)} (baseline: {c.baseline} months, "
+                  f"{c.baseline_from} to {c.baseline_to}).")
+        out.print(_sparkline([p.value for p in c.points]))
+    table = Table()
+    for col, justify in (("month", "left"), ("value", "right"), ("moving range", "right"), ("", "left"),
+                         ("rules", "left")):
+        table.add_column(col, justify=justify)
+    style = {"improvement": "green", "concern": "red", "special cause high": "blue", "special cause low": "blue"}
+    for p in c.points:
+        value = "*" if p.suppressed else _fmt(p.value, spec)
+        table.add_row(p.month, value, _fmt(p.moving_range, spec), p.label, ", ".join(r.replace("_", " ") for r in p.rules),
+                      style=style.get(p.label))
+    out.print(table)
+    out.print(c.summary)
+    for note in c.notes:
         out.print(f"[dim]{note}[/]")
 
 
