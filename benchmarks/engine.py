@@ -333,8 +333,9 @@ def phase_pandas(root: Path, out: dict, ta: str, results: Path) -> None:
     total = ls[(ls.sex == "all") & (ls.age_band == "all")][["month", "practice", "patients"]].rename(
         columns={"patients": "registered_all"})
     pairs = list(ls[["sex", "age_band"]].drop_duplicates().itertuples(index=False, name=None))
-    bands = inputs.bands_table(cat, pairs).to_pandas()
-    bands = bands[bands.ta == ta]
+    bands = inputs.bands_table(cat, pairs).to_pandas()  # one set of weights per distinct age/sex band
+    if pop.banded:
+        bands = bands[bands.band == pop.band]
     den = total.copy()
     if pop.banded:
         b = ls.merge(bands, on=["sex", "age_band"])
