@@ -1,4 +1,5 @@
-"""The analysis commands: scorecard, profile, variation, diffusion, runchart and funnel (registered on
+"""The analysis commands: scorecard, profile, variation, diffusion, runchart, official and funnel
+(registered on
 `uptake.cli.app`; the shared options and helpers live there)."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich import box
 from rich.table import Table
 
 from .cli import (
@@ -306,6 +308,105 @@ def _show_runchart(c) -> None:
                       style=style.get(p.label))
     out.print(table)
     out.print(c.summary)
+    for note in c.notes:
+        out.print(f"[dim]{note}[/]")
+
+
+# --- the official Innovation Scorecard figure ---------------------------------------------------
+
+
+@app.command()
+def official(
+    tas: Annotated[Optional[list[str]], typer.Argument(help="Catalogue TAs (e.g. TA275), from the warehouse.")] = None,
+    published: Annotated[Optional[list[Path]], typer.Option(
+        "--published", help="A published Innovation Scorecard utilisation CSV (organisation-level and/or national; "
+                            "repeat for both) to recompute and check.")] = None,
+    level: LevelOption = "icb",
+    fmt: FormatOption = "table",
+    engine: EngineOption = "duckdb",
+    current_orgs: CurrentOption = False,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The Innovation Scorecard's figure, daily doses per 100,000 population per financial quarter:
+    for catalogue TAs from the warehouse, or recomputed and checked from published ISC files."""
+    from .services.official import check_published, official_figure
+
+    with _errors():
+        if bool(tas) == bool(published):
+            raise UptakeError("name catalogue TAs (e.g. TA275) or give --published FILE, not both")
+        if published:
+            from .catalogue import load_catalogue
+            from .sources.isc import read_isc
+
+            check = check_published([read_isc(p) for p in published], load_catalogue())
+            _emit(fmt, as_json, check.to_dict(), [asdict(s) for s in check.sums] or [asdict(r) for r in check.rates],
+                  lambda: _show_published(check))
+            return
+        with _analysis(home, engine, current_orgs) as an:
+            figs = [official_figure(an, t, level) for t in tas]
+    rows = [{"ta": f.ta, "unit": f.unit, **asdict(r)} for f in figs for r in f.england + f.rows]
+    data = figs[0].to_dict() if len(figs) == 1 else {"figures": [f.to_dict() for f in figs]}
+    _emit(fmt, as_json, data, rows, lambda: [_show_official(f) for f in figs])
+
+
+def _show_official(f) -> None:
+    out.print(f"[bold]{f.ta}[/] {f.title}\n{f.unit_label} per 100,000 {f.population}, per financial quarter. "
+              f"{f.membership}; engine {f.engine}.")
+    latest = f.quarters[-1]
+    table = Table(title=f"England, and each {f.level} in {latest}: {f.unit}s per 100,000", title_justify="left",
+                  box=box.SIMPLE_HEAD)
+    table.add_column("organisation", max_width=22, no_wrap=True, overflow="ellipsis")
+    for col in ("code", "quarter", f"{f.unit}s", "population", "/100k"):
+        table.add_column(col, no_wrap=True, justify="left" if col in ("code", "quarter") else "right")
+    for r in f.england:
+        table.add_row("England", r.org, r.quarter, _fmt(r.doses, ",.0f"), _fmt(r.population, ",.0f"),
+                      _fmt(r.rate, ",.1f"), style="bold")
+    for r in sorted((r for r in f.rows if r.quarter == latest), key=lambda r: -(r.rate or 0.0)):
+        table.add_row(r.name or "", r.org, r.quarter, _fmt(r.doses, ",.0f"), _fmt(r.population, ",.0f"),
+                      _fmt(r.rate, ",.1f"))
+    out.print(table)
+    for note in f.notes:
+        out.print(f"[dim]{note}[/]")
+
+
+def _show_published(c) -> None:
+    out.print(f"[bold]Innovation Scorecard[/]: {len(c.files)} file(s), {c.rows:,} rows, {len(c.medicines)} medicines, "
+              f"{c.quarters[0]} to {c.quarters[-1]}" + (f", {c.organisations} organisations." if c.organisations else "."))
+    for m, tas in c.catalogue.items():
+        out.print(f"  {m}: " + (f"catalogue {', '.join(tas)}" if tas else "not in our catalogue"))
+    if c.published_values:
+        out.print(f"Published rates reproduced (within 0.005): {c.published_reproduced} of {c.published_values}; "
+                  f"largest difference {_fmt(c.published_max_difference, '.3g')}.")
+    p = c.population
+    if p:
+        nat = f"the national denominator {_fmt(p['national'], ',.0f')}" if p["national"] is not None else "no national file"
+        out.print(f"Population: {p['organisations']} organisations, "
+                  f"{'one population each' if p['one_population_per_organisation'] else 'varying: ' + ', '.join(p['varying'])}"
+                  f"; together {_fmt(p['organisations_total'], ',.0f')} against {nat}"
+                  + (" (equal)." if p["organisations_add_up_to_national"] else "."))
+    if c.sums:
+        counts = ", ".join(f"{n} {k}" for k, n in sorted(c.sum_counts.items()))
+        worst = max((abs(s.difference) for s in c.sums if s.difference is not None), default=None)
+        out.print(f"Organisations' numerators against the national one, per medicine, data source and quarter: "
+                  f"{counts}; largest difference {_fmt(worst, ',.0f')} daily doses.")
+        england = {(r.subject, r.setting, r.quarter): r for r in c.england}
+        short = {"exact": "exact", "within rounding": "rounding", "differs": "DIFFERS", "national only": "nat. only",
+                 "organisations only": "orgs only"}
+        for medicine, source in sorted({(s.medicine, s.data_source) for s in c.sums}):
+            table = Table(title=f"{medicine}, {source.lower()}: England per 100,000; organisations with a row and "
+                                f"without (absent)",
+                          title_justify="left", box=box.SIMPLE_HEAD)
+            for col in ("quarter", "/100k", "rows", "absent", "Σ rows", "national", "diff", "status"):
+                table.add_column(col, no_wrap=True, justify="left" if col in ("quarter", "status") else "right")
+            for s in (s for s in c.sums if (s.medicine, s.data_source) == (medicine, source)):
+                e = england.get((s.medicine, s.data_source, s.quarter))
+                table.add_row(s.quarter, _fmt(e.rate if e else None, ",.2f"), str(s.organisations), str(s.absent),
+                              _fmt(s.organisation_sum, ",.0f"), _fmt(s.national, ",.0f"), _fmt(s.difference, "+,.0f"),
+                              short.get(s.status, s.status))
+            out.print(table)
+        out.print("[dim]rounding: the difference is no more than rounding each row to whole daily doses can explain "
+                  "((rows + 1) ÷ 2).[/]")
     for note in c.notes:
         out.print(f"[dim]{note}[/]")
 
