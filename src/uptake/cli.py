@@ -306,6 +306,8 @@ def _show_national(picture) -> None:
 
 
 DEMO_USERS = (("editor@example.org", "uptake-demo-editor", "formulary editor of {icb}"),
+              ("member@example.org", "uptake-demo-member", "member"),
+              ("moderator@example.org", "uptake-demo-moderator", "moderator"),
               ("admin@example.org", "uptake-demo-admin", "administrator"))
 
 
@@ -339,12 +341,18 @@ def _demo_portal(home: Path | None, generated, fresh: bool, published: Path) -> 
         Choice.objects.all().delete()
     chose = _demo_choices(published)
     icb = (generated.summary.get("laggards") or ["QHM"])[0]
-    users = []
+    users, accounts = [], {}
     for email, password, role in DEMO_USERS:
-        add_user(email, password, editor_of=[icb] if "editor" in role else [], admin="admin" in role,
-                 check_password=False)
+        accounts[role] = add_user(email, password, editor_of=[icb] if "editor" in role else [],
+                                  admin="admin" in role, moderator="moderator" in role, check_password=False)
         users.append((email, password, role.format(icb=icb)))
-    return {"today": today.isoformat(), "decisions": decisions, "users": users, "opportunity_choices": chose}
+    from .web.knowledge.seed import clear_examples, load_examples
+
+    if fresh:
+        clear_examples()
+    knowledge = load_examples(accounts["member"], accounts["moderator"])
+    return {"today": today.isoformat(), "decisions": decisions, "users": users, "opportunity_choices": chose,
+            "knowledge": knowledge}
 
 
 def _demo_choices(published: Path) -> int:
@@ -422,6 +430,9 @@ def demo(
         out.print(f"Formulary decisions: {d['decisions']['created']:,} loaded for {d['decisions']['formularies']} "
                   f"formularies; the demo's today is {d['today']} (its data's end), so deadlines count to that day")
         out.print(f"Example opportunity choices (marked as examples) for {d['opportunity_choices']} ICBs")
+        k = d["knowledge"]
+        out.print(f"Example implementation knowledge (marked as examples): {k['case_studies']} case studies, "
+                  f"{k['guides']} guides, {k['wiki']} wiki pages, {k['barriers']} barriers, {k['threads']} discussions")
         for email, password, role in d["users"]:
             out.print(f"Example account: {email} / {password} ({role})")
     if serve:

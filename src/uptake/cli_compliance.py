@@ -136,6 +136,8 @@ def user_add(
     editor: Annotated[Optional[list[str]], typer.Option(
         "--editor", help="ODS code of an organisation (e.g. an ICB) the user edits; repeatable.")] = None,
     admin: Annotated[bool, typer.Option("--admin", help="An administrator (the Django admin, every ICB).")] = False,
+    moderator: Annotated[bool, typer.Option(
+        "--moderator", help="A moderator of the knowledge portal (publishes case studies, hides posts).")] = False,
     password: Annotated[Optional[str], typer.Option(
         "--password", envvar="UPTAKE_PASSWORD", help="The password (default: asked for; or $UPTAKE_PASSWORD).")] = None,
     home: HomeOption = None,
@@ -149,11 +151,11 @@ def user_add(
 
         secret = password or typer.prompt("Password", hide_input=True, confirmation_prompt=True)
         try:
-            user = add_user(email, secret, editor_of=editor or [], admin=admin)
+            user = add_user(email, secret, editor_of=editor or [], admin=admin, moderator=moderator)
         except ValidationError as exc:
             raise UptakeError("password: " + " ".join(exc.messages)) from None
     roles = ", ".join(f"editor of {c.upper()}" for c in editor or []) or "no organisation roles"
-    out.print(f"User {user.username}: {roles}{'; administrator' if admin else ''}")
+    out.print(f"User {user.username}: {roles}{'; moderator' if moderator else ''}{'; administrator' if admin else ''}")
 
 
 @app.command("opportunities")

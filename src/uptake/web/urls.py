@@ -18,6 +18,7 @@ urlpatterns = [
     path("maps/<str:level>.geojson", views.map_file, name="map_file"),
     path("healthz", views.healthz, name="healthz"),
     path("assets/nhsuk-frontend.css", views.nhsuk_css, name="nhsuk_css"),
+    path("assets/vega-interpreter.js", views.vega_interpreter, name="vega_interpreter"),
     path("compliance/", include("uptake.web.compliance.urls")),
     path("opportunities/", include("uptake.web.opportunities.urls")),
     path("accounts/", include("uptake.web.accounts.urls")),

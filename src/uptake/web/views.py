@@ -70,12 +70,60 @@ def home(request):
 
 @_guard
 def search(request):
+    """Organisations and TAs by name or code, and the knowledge portal's content by full text
+    with facets (knowledge.search)."""
+    from .knowledge import search as ks
+
     text = request.GET.get("q", "").strip()[:200]
-    hits = q.directory().search(text, limit=30) if text else []
-    if hits and hits[0].score >= 110 and (len(hits) == 1 or hits[1].score < 110):
+    filters = {name: request.GET.getlist(name) for name in ks.FACETS if request.GET.getlist(name)}
+    hits = q.directory().search(text, limit=30) if text and not filters else []
+    if hits and hits[0].score >= 110 and (len(hits) == 1 or hits[1].score < 110) and "all" not in request.GET:
         h = hits[0]
         return redirect("org" if h.kind == "organisation" else "ta", h.code)
-    return render(request, "uptake/search.html", {"q": text, "hits": hits})
+    try:
+        page = max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        page = 1
+    answer = ks.search(text, filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE) \
+        if (text or filters) else None
+    return render(request, "uptake/search.html", {
+        "q": text, "hits": hits, "answer": answer, "facets": _facet_links(request, answer) if answer else [],
+        "page": page, "pages": -(-answer.total // PAGE_SIZE) if answer else 0})
+
+
+def _facet_links(request, answer) -> list[dict]:
+    """Each facet's values with their counts and the address that adds (or removes) the value."""
+    from .knowledge import search as ks
+
+    names = _facet_value_names()
+    out = []
+    for name in ks.FACETS:
+        values = []
+        for value, count, selected in answer.facets.get(name, []):
+            params = request.GET.copy()
+            params.pop("page", None)
+            chosen = params.getlist(name)
+            params.setlist(name, [v for v in chosen if v != value] if selected else [*chosen, value])
+            values.append({"value": value, "label": names.get(name, {}).get(value, value), "count": count,
+                           "selected": selected, "href": "?" + params.urlencode()})
+        if values:
+            out.append({"name": name, "label": ks.FACET_LABELS[name], "values": values})
+    return out
+
+
+def _facet_value_names() -> dict[str, dict[str, str]]:
+    from .knowledge import search as ks
+    from .knowledge.models import SECTORS
+
+    names: dict[str, dict[str, str]] = {"type": ks.KIND_LABELS, "sector": dict(SECTORS),
+                                        "industry": {"yes": "Industry-sponsored", "no": "Not industry-sponsored"}}
+    try:
+        pub = published()
+        names["area"] = {a.id: a.name for a in pub.catalogue.areas}
+        names["region"] = {o["code"]: o["name"] or o["code"] for o in pub.organisations() if o["level"] == "region"}
+    except NotPublished:
+        pass
+    return names
 
 
 @_guard
@@ -159,7 +207,18 @@ def ta_page(request, key: str):
         ctx["tags"] = TAGS
         if ctx["compliance"] and "map" in ctx["compliance"]:
             specs["formulary_map"] = ctx["compliance"]["map"]
+        ctx["related"] = _related(ta=item.id, area=item.clinical_area)
     return render(request, "uptake/ta.html", ctx)
+
+
+def _related(*, ta: str | None = None, organisation: str | None = None, area: str | None = None) -> dict:
+    """What the knowledge portal holds about a TA or an organisation, for its page."""
+    from .knowledge import queries as kq
+    from .knowledge.views import BARRIER_TYPE_LABELS
+
+    return {"ta": ta, "case_studies": kq.case_studies_for(ta=ta, organisation=organisation),
+            "barriers": kq.barriers_for(ta=ta, organisation=organisation),
+            "guides": kq.guides_for(ta=ta, area=area) if ta else [], "type_labels": BARRIER_TYPE_LABELS}
 
 
 def _label(card) -> str:
@@ -207,7 +266,8 @@ def org_page(request, code: str):
     areas = [{"area": a, "rows": by_area[a.id]} for a in pub.catalogue.areas if a.id in by_area]
     kids = q.children(org["code"], org["level"])
     ctx = {"org": org, "profile": prof, "areas": areas, "children": kids[:500], "children_total": len(kids),
-           "months": [f"{m:%Y-%m}" for m in pub.months()], "month": prof.month}
+           "months": [f"{m:%Y-%m}" for m in pub.months()], "month": prof.month,
+           "related": _related(organisation=org["code"])}
     return render(request, "uptake/org.html", ctx)
 
 
@@ -332,6 +392,31 @@ def nhsuk_css(request):
 
 
 _CSS: str | None = None
+_INTERPRETER: str | None = None
+
+
+def vega_interpreter(request):
+    """Vega's expression interpreter (npm vega-interpreter), so charts draw without eval and the
+    Content-Security-Policy can forbid it. The package is an ES module importing three names from
+    vega-util; here they come from the global `vega` that vega.min.js defines, and the interpreter
+    is left on `window.vegaExpressionInterpreter` for portal.js."""
+    global _INTERPRETER
+    if _INTERPRETER is None:
+        import re
+
+        path = settings.FRONTEND / "vega-interpreter" / "build" / "vega-interpreter.js"
+        if not path.exists():
+            raise Http404("vega-interpreter is not installed: run the set-up command (npm ci)")
+        text = path.read_text(encoding="utf-8")
+        text, n = re.subn(r"import \{([^}]*)\} from 'vega-util';", r"const {\1} = window.vega;", text)
+        text = text.replace("export { expression as expressionInterpreter };",
+                            "window.vegaExpressionInterpreter = expression;")
+        if n != 1 or "window.vegaExpressionInterpreter" not in text:
+            raise Http404("vega-interpreter: an unexpected version (its imports or exports changed)")
+        _INTERPRETER = text
+    resp = HttpResponse(_INTERPRETER, content_type="text/javascript; charset=utf-8")
+    resp["Cache-Control"] = "public, max-age=86400"
+    return resp
 
 
 def healthz(request):

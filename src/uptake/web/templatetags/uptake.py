@@ -105,3 +105,19 @@ def measure_value(v, measure) -> str:
 def lookup(mapping, key):
     """mapping[key], or None when it has no such key (get_item gives the key back instead)."""
     return mapping.get(key) if mapping else None
+
+
+@register.filter
+def markdown(text) -> str:
+    """A member's Markdown as sanitised HTML (knowledge.text.render)."""
+    from ..knowledge.text import render
+
+    return render(text)
+
+
+@register.filter
+def heat(count, top) -> int:
+    """A heatmap cell's shade, 0 (none) to 4 (the most in the table)."""
+    if not count:
+        return 0
+    return max(1, min(4, math.ceil(4 * count / max(top, 1))))

@@ -8,8 +8,10 @@
       var source = document.getElementById(el.dataset.specId);
       if (!source || typeof vegaEmbed === "undefined") return;
       var spec = JSON.parse(source.textContent);
-      vegaEmbed(el, spec, { renderer: "svg", actions: { export: true, source: false, compiled: false, editor: false },
-                            tooltip: { theme: "light" } })
+      // Vega's expression interpreter instead of eval (the Content-Security-Policy forbids eval)
+      var csp = window.vegaExpressionInterpreter ? { ast: true, expr: window.vegaExpressionInterpreter } : {};
+      vegaEmbed(el, spec, Object.assign(csp, { renderer: "svg", actions: { export: true, source: false, compiled: false, editor: false },
+                            tooltip: { theme: "light" } }))
         .then(function (result) {
           el.dataset.rendered = "true";
           var svg = el.querySelector("svg");
