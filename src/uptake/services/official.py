@@ -191,8 +191,8 @@ def official_figure(an: Source, ta_id: str, level: str = "icb") -> OfficialFigur
         fig.notes.append(f"Left out, not all three months loaded: {', '.join(incomplete)}.")
     fig.notes.append("Primary-care prescribing (EPD) only: hospital issues (SCMD), homecare and outsourced "
                      "dispensing are not counted, whereas the ISC adds secondary care.")
-    fig.notes.append("The denominator is registered patients (GP list sizes), not the ONS population the ISC uses; "
-                     "list sizes run above ONS estimates, so rates here read a little lower.")
+    fig.notes.append("The denominator is registered patients (GP list sizes), not the ONS population the ISC uses: "
+                     "lists count registrations, not residents, so the two differ.")
     if use_ddd:
         fig.notes.append("DDDs count only presentations whose strength unit matches the DDD's (docs/metrics.md §1).")
     return fig
