@@ -201,34 +201,102 @@ def base_facts(inp: Inputs) -> ibis.Table:
         **{c: facts[c].sum() for c in SUMMED})
 
 
+def base_types(inp: Inputs) -> tuple[str, ...]:
+    """The kinds of base organisation the base facts can hold: practices only, unless
+    org-level prescribing is loaded (whose rows may be at any level)."""
+    return tuple(PATHS) if inp.prescribing_org is not None else ("practice",)
+
+
+def _sources(level: str, present: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Where `level`'s rows come from: ("base", T) for the base organisations of type T that are
+    themselves of this level, ("level", V) for the rows of level V mapped one step up (every base
+    type whose path to `level` ends ... → V → level, and that reaches V by the same path), or
+    ("path", T) for base type T's rows mapped along its whole path when no such level V exists."""
+    sources: list[tuple[str, str]] = []
+    via: dict[str, list[str]] = {}
+    for t in present:
+        chain = PATHS[t].get(level)
+        if chain is None:
+            continue
+        if not chain:
+            sources.append(("base", t))
+        elif len(chain) == 1:
+            via.setdefault(t, []).append(t)
+        else:
+            via.setdefault(chain[-2], []).append(t)
+    for v, types in via.items():
+        # level v's rows are exactly the sum of these base types' rows mapped to v (by the same
+        # paths), so mapping v's rows one step up counts each base row once, as the paths do
+        feeds = {t for t in present if v in PATHS[t]}
+        if (v in PATHS and feeds == set(types)
+                and all(PATHS[t][level] == (*PATHS[t][v], level) for t in types)):
+            sources.append(("level", v))
+        else:
+            sources.extend(("path", t) for t in types)
+    return sources
+
+
 def level_facts(facts: ibis.Table, inp: Inputs, levels: tuple[str, ...] = LEVELS, *,
                 current: bool = False, england: bool = True, key: str = "ta",
                 columns: tuple[str, ...] = SUMMED) -> ibis.Table:
     """Base facts summed to every requested level (and England), through the hierarchy.
-    `key` names what the facts are about (a TA, or a measure) and `columns` what is summed."""
+    `key` names what the facts are about (a TA, or a measure) and `columns` what is summed.
+
+    Each level is summed from the level below it (sub-ICB from practices, ICB from sub-ICBs,
+    region from ICBs), not from the base facts again: the same sums, from ever smaller tables.
+    A level that is only its own base organisations (practices) is those rows as they are."""
     member = (memberships(inp.relations, inp.months, current=current, latest=inp.latest)
               if inp.relations is not None else None)
-    parts = []
-    for level in levels:
-        for base_type in PATHS:
-            if level not in PATHS[base_type]:
+    present = base_types(inp)
+    wanted = set(levels)
+    # the levels the requested ones are summed from, in order from the bottom
+    needed: list[str] = []
+
+    def need(level: str) -> None:
+        if level in needed:
+            return
+        for kind, name in _sources(level, present):
+            if kind == "level":
+                need(name)
+        needed.append(level)
+
+    for level in LEVELS:
+        if level in wanted:
+            need(level)
+    done: dict[str, ibis.Table] = {}  # level -> (month, key, org, columns...)
+    cols = {c: _[c] for c in columns}
+    for level in needed:
+        parts = []
+        for kind, name in _sources(level, present):
+            if kind == "base":
+                of_type = facts.filter(facts.base_type == name)
+                parts.append((of_type.select("month", key, org=of_type.base, **cols), True))
                 continue
-            of_type = facts.filter(facts.base_type == base_type)
-            if level == base_type:
-                mapped = of_type.mutate(org=of_type.base)
+            if member is None:
+                continue
+            if kind == "level":
+                below, up = done[name], rollup(member, name, level)
+                rows = below.join(up, [below.month == up.month, below.org == up.base]).select(
+                    below.month, below[key], org=up.org, **{c: below[c] for c in columns})
             else:
-                if member is None:
-                    continue
-                up = rollup(member, base_type, level)
-                mapped = of_type.join(up, [of_type.month == up.month, of_type.base == up.base]).select(
-                    of_type, org=up.org)
-            parts.append(mapped.select("month", key, level=ibis.literal(level), org=mapped.org,
-                                       **{c: mapped[c] for c in columns}))
+                of_type, up = facts.filter(facts.base_type == name), rollup(member, name, level)
+                rows = of_type.join(up, [of_type.month == up.month, of_type.base == up.base]).select(
+                    of_type.month, of_type[key], org=up.org, **{c: of_type[c] for c in columns})
+            parts.append((rows, False))
+        if not parts:
+            continue
+        if len(parts) == 1 and parts[0][1]:
+            # one base type's own rows: already one row per organisation, key and month
+            done[level] = parts[0][0]
+        else:
+            u = _union([p for p, _unique in parts])
+            done[level] = u.group_by(["month", key, "org"]).aggregate(**{c: u[c].sum() for c in columns})
+    out = [done[level].select(level=ibis.literal(level), org=_.org, **{key: _[key]}, month=_.month, **cols)
+           for level in LEVELS if level in wanted and level in done]
     if england:
-        parts.append(facts.select("month", key, level=ibis.literal(ENGLAND), org=ibis.literal(ENGLAND_CODE),
-                                  **{c: facts[c] for c in columns}))
-    t = _union(parts)
-    return t.group_by(["level", "org", key, "month"]).aggregate(**{c: t[c].sum() for c in columns})
+        out.append(facts.group_by([key, "month"]).aggregate(**{c: facts[c].sum() for c in columns}).select(
+            level=ibis.literal(ENGLAND), org=ibis.literal(ENGLAND_CODE), **{key: _[key]}, month=_.month, **cols))
+    return _union(out)
 
 
 def _ratio(num: ibis.Value, den: ibis.Value, scale: float = 1.0) -> ibis.Value:
