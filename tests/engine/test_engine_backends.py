@@ -369,3 +369,30 @@ def test_documented_differences_and_their_workarounds(duck, spark):
     out = on_both(duck, spark, lambda e: e.memtable(DATA).mutate(
         n=ibis.row_number().over(order_by=[_.f, _.i])).filter(_.n == 0).select("i"))
     assert out.column("i").to_pylist() == [3]
+
+
+def test_months_come_from_the_parquet_statistics_and_match_a_distinct(warehouse, duck):
+    for name in ("prescribing", "list_sizes"):
+        scanned = sorted(duck.execute(duck.table(name).select("month").distinct()).column("month").to_pylist())
+        assert duck.months(name) == scanned, name
+    assert duck.months("prescribing_org") == []  # not loaded: no files, no months
+    assert duck.months("qof_registers") is None  # no month column
+
+
+def test_months_are_unknown_when_a_row_group_holds_several(tmp_path, warehouse):
+    import pyarrow.parquet as pq
+
+    mixed = tmp_path / "mixed.parquet"
+    rows = pa.table({"month": pa.array([dt.date(2022, 8, 1), dt.date(2022, 9, 1)], pa.date32()), "x": [1, 2]})
+    pq.write_table(rows, mixed)
+    split = tmp_path / "split.parquet"
+    pq.write_table(rows, split, row_group_size=1)
+    nulls = tmp_path / "nulls.parquet"
+    pq.write_table(pa.table({"month": pa.array([None, dt.date(2022, 9, 1)], pa.date32())}), nulls, row_group_size=1)
+    eng = backends.Engine("duckdb", None, warehouse, files={"prescribing": [mixed]})
+    assert eng.months("prescribing") is None
+    eng = backends.Engine("duckdb", None, warehouse, files={"prescribing": [split]})
+    assert eng.months("prescribing") == [dt.date(2022, 8, 1), dt.date(2022, 9, 1)]
+    eng = backends.Engine("duckdb", None, warehouse, files={"prescribing": [split, nulls]})
+    assert eng.months("prescribing") is None
+    assert backends.Engine("duckdb", None, warehouse).months("prescribing") is None  # files not known

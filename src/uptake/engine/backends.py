@@ -80,6 +80,7 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -113,12 +114,13 @@ class Engine:
     facts), `execute(expr)` to a `pyarrow.Table`; `backend` is the Ibis backend itself."""
 
     def __init__(self, name: str, backend: ibis.BaseBackend, warehouse: Warehouse, *, session: Any = None,
-                 register: Callable[[str], None] | None = None):
+                 register: Callable[[str], None] | None = None, files: dict[str, list[Path]] | None = None):
         self.name = name
         self.backend = backend
         self.warehouse = warehouse
         self.session = session  # the SparkSession (this engine's own child session), or None
         self._register = register  # makes a dataset's view on first use (Spark)
+        self._files = files  # each dataset's Parquet files in this snapshot (None: not known)
         self._tables: dict[str, ir.Table] = {}
         self._views: list[str] = []
         self._closed = False
@@ -170,6 +172,40 @@ class Engine:
             self._views.append(name)
         self._tables.pop(name, None)
         return self.table(name)
+
+    def months(self, name: str) -> list[date] | None:
+        """The distinct values of dataset `name`'s `month` column, sorted, read from its Parquet
+        files' row-group statistics instead of the data (a DISTINCT over prescribing reads every
+        row); None when the statistics cannot say: the files are not known, or a row group has
+        no statistics, holds nulls or more than one month."""
+        self._check_open()
+        if self._files is None or name not in self._files or name not in DATASETS:
+            return None
+        schema = DATASETS[name].schema
+        if "month" not in schema.names or schema.field("month").type != pa.date32():
+            return None
+        import pyarrow.parquet as pq
+
+        found: set[date] = set()
+        for path in self._files[name]:
+            try:
+                meta = pq.read_metadata(path)
+            except (OSError, pa.ArrowException):
+                return None
+            names = [meta.schema.column(i).name for i in range(meta.num_columns)]
+            if "month" not in names:
+                return None
+            col = names.index("month")
+            for g in range(meta.num_row_groups):
+                group = meta.row_group(g)
+                if group.num_rows == 0:
+                    continue
+                stats = group.column(col).statistics
+                if (stats is None or not stats.has_min_max or stats.null_count != 0
+                        or stats.min != stats.max or not isinstance(stats.min, date)):
+                    return None
+                found.add(stats.min)
+        return sorted(found)
 
     def execute(self, expr: ir.Expr) -> pa.Table:
         """Run `expr` and return its rows as a `pyarrow.Table` in the schema Ibis gives the
@@ -249,7 +285,11 @@ def connect(
     wh = warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
     engine = engine.lower()
     if engine == "duckdb":
-        return Engine("duckdb", ibis.duckdb.from_connection(wh.connect()), wh)
+        state = wh.state()
+        con = wh.connect()
+        # the files the views read, when no load committed in between (then: unknown)
+        files = {name: wh.files(name, state) for name in DATASETS} if wh.state() == state else None
+        return Engine("duckdb", ibis.duckdb.from_connection(con), wh, files=files)
     if engine == "spark":
         return _connect_spark(wh, spark_master, spark_conf or {})
     raise UptakeError(f"unknown engine {engine!r}; expected one of: {', '.join(ENGINES)}")
@@ -276,7 +316,7 @@ def _connect_spark(wh: Warehouse, master: str | None, conf: dict[str, str]) -> E
             df = session.createDataFrame(ds.schema.empty_table())
         df.createOrReplaceTempView(name)
 
-    return Engine("spark", backend, wh, session=session, register=register)
+    return Engine("spark", backend, wh, session=session, register=register, files=files)
 
 
 def _sql_conf(master: str) -> dict[str, str]:

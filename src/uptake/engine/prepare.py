@@ -41,12 +41,16 @@ def population_with_headline(cat: Catalogue) -> pa.Table:
 
 
 def loaded_months(engine, datasets: Iterable[str]) -> list[date]:
-    """Every month with prescribing, practice- or org-level."""
+    """Every month with prescribing, practice- or org-level: from the Parquet files' statistics
+    when the engine can read them (`Engine.months`), else by a DISTINCT over the month column."""
     months: set[date] = set()
     for name in ("prescribing", "prescribing_org"):
         if name in datasets:
-            t = engine.table(name)
-            months.update(engine.execute(t.select("month").distinct()).column("month").to_pylist())
+            known = engine.months(name) if hasattr(engine, "months") else None
+            if known is None:
+                t = engine.table(name)
+                known = engine.execute(t.select("month").distinct()).column("month").to_pylist()
+            months.update(known)
     return sorted(months)
 
 
