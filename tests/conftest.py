@@ -54,13 +54,18 @@ def duck(tiny_warehouse):
 
 
 @pytest.fixture(scope="session")
-def published_tiny(tiny_warehouse, tmp_path_factory):
-    """The tiny warehouse's complete scorecard published (what the portal reads): the path."""
+def published_tiny(request, tmp_path_factory):
+    """The tiny warehouse's complete scorecard published (what the portal reads): the path. A child
+    test process (e.g. the knowledge tests re-run on PostgreSQL) reuses its parent's through
+    UPTAKE_TEST_PUBLISHED instead of building it again."""
+    reuse = os.environ.get("UPTAKE_TEST_PUBLISHED")
+    if reuse and Path(reuse).exists():
+        return Path(reuse)
     from uptake.services.analysis import open_analysis
     from uptake.services.publish import publish
 
     path = tmp_path_factory.mktemp("published") / "scorecard.duckdb"
-    with open_analysis(tiny_warehouse) as an:
+    with open_analysis(request.getfixturevalue("tiny_warehouse")) as an:
         publish(an, path)
     return path
 

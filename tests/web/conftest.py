@@ -4,8 +4,11 @@ boundaries when ../shared/data is present). Django's test client for pages and t
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
+
+PG = os.environ.get("UPTAKE_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 
 
 @pytest.fixture(scope="session")
@@ -63,3 +66,19 @@ def db(portal_db):
         yield
         transaction.set_rollback(True)
 
+
+@pytest.fixture
+def postgres_database():
+    """A new, empty PostgreSQL database for one test (dropped after it): its URL."""
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        admin = psycopg.connect(f"{PG}/postgres", autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL not reachable at {PG} ({exc}); set UPTAKE_TEST_POSTGRES")
+    name = f"uptake_test_{uuid.uuid4().hex[:10]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{PG}/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()

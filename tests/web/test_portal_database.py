@@ -8,11 +8,7 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 
-import pytest
-
-PG = os.environ.get("UPTAKE_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 
 CHILD = """
 import json, django
@@ -27,22 +23,6 @@ with connection.cursor() as cur:
     migrations = cur.fetchone()[0]
 print(json.dumps({"status": r.status_code, "body": r.json(), "migrations": migrations}))
 """
-
-
-@pytest.fixture
-def postgres_database():
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        admin = psycopg.connect(f"{PG}/postgres", autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL not reachable at {PG} ({exc}); set UPTAKE_TEST_POSTGRES")
-    name = f"uptake_test_{uuid.uuid4().hex[:10]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG}/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 def test_portal_runs_on_postgresql(postgres_database, published_tiny, tmp_path):

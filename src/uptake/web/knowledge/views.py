@@ -8,6 +8,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
+from django.db import transaction
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -115,11 +116,13 @@ def case_study_edit(request, slug: str | None = None):
         form = CaseStudyForm(request.POST, request.FILES)
         if form.is_valid():
             try:
-                saved = store.save_case_study(request.user, _case_study_fields(form), tas=codes(form.cleaned_data["tas"]),
-                                              organisations=codes(form.cleaned_data["organisations"]),
-                                              case_study=cs, submit="submit" in request.POST)
-                if form.cleaned_data.get("attachment"):
-                    uploads.save(saved, form.cleaned_data["attachment"], request.user)
+                with transaction.atomic():  # a refused attachment leaves nothing saved
+                    saved = store.save_case_study(
+                        request.user, _case_study_fields(form), tas=codes(form.cleaned_data["tas"]),
+                        organisations=codes(form.cleaned_data["organisations"]), case_study=cs,
+                        submit="submit" in request.POST)
+                    if form.cleaned_data.get("attachment"):
+                        uploads.save(saved, form.cleaned_data["attachment"], request.user)
             except store.Invalid as exc:
                 form.add_error(None, str(exc))
             else:
