@@ -37,7 +37,19 @@ CHECKLIST = [
 ]
 
 
-class CaseStudy(models.Model):
+class Linked:
+    """An item with Links (a case study, a barrier): the TAs and organisations it names."""
+
+    @property
+    def tas(self) -> list[str]:
+        return [link.code for link in self.links.all() if link.kind == "ta"]
+
+    @property
+    def organisations(self) -> list[str]:
+        return [link.code for link in self.links.all() if link.kind == "org"]
+
+
+class CaseStudy(Linked, models.Model):
     """An example of implementing NICE guidance (the shared learning database)."""
 
     DRAFT, SUBMITTED, PUBLISHED, RETURNED = "draft", "submitted", "published", "returned"
@@ -77,14 +89,6 @@ class CaseStudy(models.Model):
 
     def __str__(self) -> str:
         return self.title
-
-    @property
-    def tas(self) -> list[str]:
-        return [link.code for link in self.links.all() if link.kind == "ta"]
-
-    @property
-    def organisations(self) -> list[str]:
-        return [link.code for link in self.links.all() if link.kind == "org"]
 
 
 class Link(models.Model):
@@ -193,7 +197,7 @@ BARRIER_TYPES = [
 BARRIER_STATUSES = [("open", "Open"), ("being_addressed", "Being addressed"), ("addressed", "Addressed")]
 
 
-class Barrier(models.Model):
+class Barrier(Linked, models.Model):
     """Something in the way of implementing NICE guidance (the barriers register)."""
 
     title = models.CharField(max_length=200)
@@ -217,14 +221,6 @@ class Barrier(models.Model):
 
     def __str__(self) -> str:
         return self.title
-
-    @property
-    def tas(self) -> list[str]:
-        return [link.code for link in self.links.all() if link.kind == "ta"]
-
-    @property
-    def organisations(self) -> list[str]:
-        return [link.code for link in self.links.all() if link.kind == "org"]
 
 
 class BarrierSupport(models.Model):
