@@ -3,12 +3,16 @@ published scorecard, started once per session as a separate process, and one hea
 Chromium driven by Playwright's sync API. Never downloads Playwright's own browsers and never
 touches the network beyond 127.0.0.1.
 
+The portal sends its e-mail (registration confirmations, ...) by SMTP to a local server in this
+process (tests/mailbox.py; the `mailbox` fixture), so a test reads what a person would be sent.
+
 Screenshots of every page visited go to $UPTAKE_ARTIFACTS/e2e (or, when that is unset, to an
 `e2e-artifacts` directory under pytest's temporary base); the directory is printed.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -106,20 +110,64 @@ def _stop(proc: subprocess.Popen) -> None:
 
 TODAY = "2022-09-30"  # the tiny NHS's last month ends: its formulary decisions stop there
 EDITOR = ("editor@example.org", "an e2e editor password 7")
+MODERATOR = ("moderator@example.org", "an e2e moderator password 7")
+MEMBER = ("member@example.org", "an e2e member password 7")  # a confirmed member with no other role
+MAIL_FROM = "uptake@example.org"
+
+
+def _load_mailbox():
+    """tests/mailbox.py by its path: its name is also the standard library's `mailbox`, so a plain
+    import could find either, depending on what was imported first."""
+    name = "uptake_tests_mailbox"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "mailbox.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+@pytest.fixture(scope="session")
+def mailbox():
+    """The local SMTP server the e2e portal sends its e-mail to (tests/mailbox.py's Mailbox):
+    `mailbox.wait_for(address, subject=..., since=...)`."""
+    box = _load_mailbox().Mailbox("127.0.0.1").start()
+    try:
+        yield box
+    finally:
+        box.stop()
+
+
+def _uptake(env: dict, home: Path, args: list[str], password: str | None = None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "uptake", "--home", str(home), *args],
+                            env={**env, **({"UPTAKE_PASSWORD": password} if password else {})}, cwd=home,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _finish(proc: subprocess.Popen, args: list[str]) -> None:
+    try:
+        _, err = proc.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+    if proc.returncode != 0:
+        pytest.fail(f"uptake {' '.join(args)} failed:\n{err[-3000:]}")
 
 
 def _portal_content(env: dict, home: Path, decisions: Path) -> None:
-    """The formulary decisions and an editor of the first ICB, loaded as an operator would."""
+    """The formulary decisions, an editor of the first ICB, a knowledge-portal moderator and a
+    member, loaded as an operator would."""
     import csv
 
     with decisions.open(newline="") as f:
         first_icb = next(csv.DictReader(f))["icbs"].split(";")[0]
-    for args in (["ingest", str(decisions)], ["user", "add", EDITOR[0], "--editor", first_icb]):
-        done = subprocess.run([sys.executable, "-m", "uptake", "--home", str(home), *args],
-                              env={**env, "UPTAKE_PASSWORD": EDITOR[1]}, cwd=home, capture_output=True, text=True,
-                              timeout=300)
-        if done.returncode != 0:
-            pytest.fail(f"uptake {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    ingest = ["ingest", str(decisions)]
+    _finish(_uptake(env, home, ingest), ingest)
+    users = [(["user", "add", EDITOR[0], "--editor", first_icb], EDITOR[1]),
+             (["user", "add", MODERATOR[0], "--moderator"], MODERATOR[1]),
+             (["user", "add", MEMBER[0]], MEMBER[1])]
+    for args, password in users:  # one at a time: SQLite takes one writer (at once, some find it locked)
+        _finish(_uptake(env, home, args, password), args)
     (home / "editor-icb").write_text(first_icb)
 
 
@@ -130,11 +178,12 @@ def editor_icb(portal, tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def portal(published_tiny, tiny_warehouse, tmp_path_factory, artifacts):
+def portal(published_tiny, tiny_warehouse, tmp_path_factory, artifacts, mailbox):
     """The portal's base URL: gunicorn serving uptake.web.wsgi on a free local port, on the tiny
     publication (with maps), its own database migrated in a temporary UPTAKE_HOME and holding the
-    tiny NHS's formulary decisions and an editor of the first ICB (EDITOR); today is the
-    synthetic world's (TODAY). The migration, gunicorn's start-up and the maps are made at the
+    tiny NHS's formulary decisions, an editor of the first ICB (EDITOR), a moderator (MODERATOR)
+    and a member (MEMBER); today is the synthetic world's (TODAY); its e-mail goes by SMTP to
+    `mailbox`, from MAIL_FROM. The migration, gunicorn's start-up and the maps are made at the
     same time."""
     try:
         import gunicorn  # noqa: F401
@@ -144,7 +193,8 @@ def portal(published_tiny, tiny_warehouse, tmp_path_factory, artifacts):
     env = {k: v for k, v in os.environ.items() if not k.startswith("UPTAKE_") or k == "UPTAKE_SHARED_DATA"}
     env.update(UPTAKE_PUBLISHED=str(published_tiny), UPTAKE_HOME=str(home),
                UPTAKE_DATABASE_URL=f"sqlite:///{home / 'portal.sqlite3'}",
-               DJANGO_SETTINGS_MODULE="uptake.web.settings", PYTHONUNBUFFERED="1", UPTAKE_TODAY=TODAY)
+               DJANGO_SETTINGS_MODULE="uptake.web.settings", PYTHONUNBUFFERED="1", UPTAKE_TODAY=TODAY,
+               UPTAKE_SMTP_HOST=mailbox.host, UPTAKE_SMTP_PORT=str(mailbox.port), UPTAKE_MAIL_FROM=MAIL_FROM)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     log_path = artifacts / "gunicorn.log"
@@ -308,6 +358,18 @@ def editor_login() -> tuple[str, str]:
 
 
 @pytest.fixture(scope="session")
+def moderator_login() -> tuple[str, str]:
+    """(e-mail, password) of the e2e knowledge-portal moderator."""
+    return MODERATOR
+
+
+@pytest.fixture(scope="session")
+def member_login() -> tuple[str, str]:
+    """(e-mail, password) of the e2e member (signed in, confirmed, no other role)."""
+    return MEMBER
+
+
+@pytest.fixture(scope="session")
 def today() -> str:
     """The day the e2e portal takes as today."""
     return TODAY
@@ -317,7 +379,10 @@ def today() -> str:
 def axe(axe_source):
     """axe-core's serious and critical violations on the page a Visit shows."""
     def run(visit) -> list[dict]:
-        visit.page.add_script_tag(content=axe_source)
+        # evaluated through the DevTools protocol: an inline <script> tag (add_script_tag) is refused by
+        # the portal's Content-Security-Policy (script-src 'self'), as it should be
+        if not visit.page.evaluate("() => typeof window.axe === 'object'"):
+            visit.page.evaluate(f"() => {{ {axe_source}\n}}")
         return visit.page.evaluate("""() => axe.run(document, {resultTypes: ['violations']}).then(r =>
             r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical').map(v => ({
               id: v.id, impact: v.impact, help: v.help,
