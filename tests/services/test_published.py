@@ -65,9 +65,13 @@ def test_variation_and_diffusion_equal_the_engines(live, pub):
     a, b = variation(live, "TA275", "sub_icb").to_dict(), variation(pub, "TA275", "sub_icb").to_dict()
     assert a["scorecard"].pop("engine") != b["scorecard"].pop("engine")
     _close(a, b)
-    _same(diffusion(live, "TA275", "icb").to_dict(), diffusion(pub, "TA275", "icb").to_dict(), rel=1e-6)
+    # The curves are fitted by least squares to series equal to ~1e-12 (DuckDB sums floats in
+    # parallel, in no fixed order). A nearly flat series (r² ≈ 0.02) makes the fitted parameters
+    # ill-conditioned: its last-bit noise moves them by up to ~4e-6 relative, so 1e-4 here (a
+    # real difference between the engines or the stored fit would be far larger).
+    _same(diffusion(live, "TA275", "icb").to_dict(), diffusion(pub, "TA275", "icb").to_dict(), rel=1e-4)
     stored = pub.diffusion("TA275", "icb")
-    _close(stored["fits"], diffusion(live, "TA275", "icb").to_dict()["fits"], rel=1e-6)
+    _close(stored["fits"], diffusion(live, "TA275", "icb").to_dict()["fits"], rel=1e-4)
 
 
 def test_stored_flags_are_the_services_flags(live, pub):
