@@ -7,21 +7,17 @@ from __future__ import annotations
 
 from django.urls import reverse
 
+from ...errors import UptakeError
+from ..store import NotPublished, published
 from . import search
 from .models import Barrier, CaseStudy, Guide, Thread, WikiPage
 from .text import plain
 
 
-def _catalogue():
-    from ..queries import published
-
-    return published()
-
-
 def areas_of(tas: list[str]) -> list[str]:
     try:
-        cat = _catalogue().catalogue
-    except Exception:  # noqa: BLE001 - no publication yet: index without areas
+        cat = published().catalogue
+    except NotPublished:  # no publication yet: index without areas
         return []
     out = []
     for ta in tas:
@@ -35,14 +31,14 @@ def areas_of(tas: list[str]) -> list[str]:
 def regions_of(codes: list[str]) -> list[str]:
     """The NHS region (ODS code) above each organisation, through the published hierarchy."""
     try:
-        pub = _catalogue()
-    except Exception:  # noqa: BLE001
+        pub = published()
+    except NotPublished:
         return []
     out = []
     for code in codes:
         try:
             org = pub.organisation(code)
-        except Exception:  # noqa: BLE001 - a code the publication does not know
+        except (UptakeError, KeyError):  # a code the publication does not know
             continue
         for _ in range(6):
             if org["level"] == "region":

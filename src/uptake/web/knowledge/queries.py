@@ -11,17 +11,20 @@ from .models import BARRIER_TYPES, Barrier, CaseStudy, Guide, Link, Report, Thre
 HEATMAP_AREAS = ["osteoporosis", "stroke", "diabetes", "heart_disease"]
 
 
-def case_studies_for(*, ta: str | None = None, organisation: str | None = None, limit: int = 20):
+def _linked(field: str, ta: str | None, organisation: str | None):
+    """Ids of the items (field "case_study" or "barrier") linked to a TA, else to an organisation."""
     links = Link.objects.filter(kind="ta", code=ta.upper()) if ta else Link.objects.filter(
         kind="org", code=(organisation or "").upper())
-    ids = links.exclude(case_study=None).values_list("case_study_id", flat=True)
+    return links.exclude(**{field: None}).values_list(f"{field}_id", flat=True)
+
+
+def case_studies_for(*, ta: str | None = None, organisation: str | None = None, limit: int = 20):
+    ids = _linked("case_study", ta, organisation)
     return list(CaseStudy.objects.filter(pk__in=ids, status=CaseStudy.PUBLISHED).prefetch_related("links")[:limit])
 
 
 def barriers_for(*, ta: str | None = None, organisation: str | None = None, limit: int = 20):
-    links = Link.objects.filter(kind="ta", code=ta.upper()) if ta else Link.objects.filter(
-        kind="org", code=(organisation or "").upper())
-    ids = links.exclude(barrier=None).values_list("barrier_id", flat=True)
+    ids = _linked("barrier", ta, organisation)
     return list(Barrier.objects.filter(pk__in=ids, hidden=False).annotate(n_support=Count("supports"))
                 .prefetch_related("links")[:limit])
 

@@ -75,19 +75,25 @@ def _vendor() -> str:
     return connection.vendor
 
 
+def _engine_query(terms: list[str]) -> str:
+    """Every term required, in the engine's own syntax: PostgreSQL's tsquery `a & b`, FTS5's
+    `"a" "b"` (quoted, so no term is read as an operator)."""
+    if _vendor() == "postgresql":
+        return " & ".join(terms)
+    return " ".join(f'"{t}"' for t in terms)
+
+
 def _matches(terms: list[str]) -> list[int]:
     """Document ids matching every term, best first."""
     if _vendor() == "postgresql":
         sql = ("SELECT d.id FROM knowledge_searchdocument d, to_tsquery('english', %s) q "
                "WHERE d.search @@ q ORDER BY ts_rank(d.search, q) DESC, d.date DESC NULLS LAST, d.kind, d.key")
-        params = [" & ".join(terms)]
     else:
         sql = ("SELECT d.id FROM knowledge_search_fts f JOIN knowledge_searchdocument d ON d.id = f.rowid "
                "WHERE knowledge_search_fts MATCH %s "
                "ORDER BY bm25(knowledge_search_fts, 4.0, 1.0), d.date IS NULL, d.date DESC, d.kind, d.key")
-        params = [" ".join(f'"{t}"' for t in terms)]
     with connection.cursor() as cur:
-        cur.execute(sql, params)
+        cur.execute(sql, [_engine_query(terms)])
         return [row[0] for row in cur.fetchall()]
 
 
@@ -100,11 +106,11 @@ def _snippets(ids: list[int], terms: list[str]) -> dict[int, str]:
     if _vendor() == "postgresql":
         sql = (f"SELECT id, ts_headline('english', body, to_tsquery('english', %s), %s) "
                f"FROM knowledge_searchdocument WHERE id IN ({holders})")
-        params = [" & ".join(terms), marks, *ids]
+        params = [_engine_query(terms), marks, *ids]
     else:
         sql = (f"SELECT rowid, snippet(knowledge_search_fts, 1, %s, %s, ' … ', 24) FROM knowledge_search_fts "
                f"WHERE knowledge_search_fts MATCH %s AND rowid IN ({holders})")
-        params = [MARK_START, MARK_STOP, " ".join(f'"{t}"' for t in terms), *ids]
+        params = [MARK_START, MARK_STOP, _engine_query(terms), *ids]
     with connection.cursor() as cur:
         cur.execute(sql, params)
         return dict(cur.fetchall())

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from ... import config
+from ..store import published
 from . import documents
 from .models import (
     CHECKLIST, REVIEW_AFTER, Barrier, BarrierSupport, CaseStudy, Link, ModerationLog, Post, Report, Thread,
@@ -176,11 +177,9 @@ def diff(a: WikiRevision, b: WikiRevision) -> list[tuple[str, str]]:
 
 
 def subject_exists(kind: str, key: str) -> bool:
-    from .documents import _catalogue
-
     if kind == "ta":
         try:
-            _catalogue().catalogue.ta(key)
+            published().catalogue.ta(key)
             return True
         except LookupError:
             return False

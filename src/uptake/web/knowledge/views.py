@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from ..accounts.roles import is_member, is_moderator
+from ..store import published
 from ..views import _guard
 from . import queries as kq
 from . import store, uploads
@@ -52,10 +53,9 @@ def moderator_required(view):
     return wrapper
 
 
-def _catalogue():
-    from ..queries import published
-
-    return published().catalogue
+def may_change(user, item) -> bool:
+    """A moderator, or the member who wrote the item (a case study or a barrier)."""
+    return is_moderator(user) or (is_member(user) and item.author_id == user.id)
 
 
 # --- the hub -----------------------------------------------------------------------------------------
@@ -79,8 +79,7 @@ def hub(request):
 
 def _visible_case_study(request, slug) -> CaseStudy:
     cs = get_object_or_404(CaseStudy.objects.prefetch_related("links", "attachments"), slug=slug)
-    if cs.status != CaseStudy.PUBLISHED and not (is_moderator(request.user) or
-                                                 (is_member(request.user) and cs.author_id == request.user.id)):
+    if cs.status != CaseStudy.PUBLISHED and not may_change(request.user, cs):
         raise Http404
     return cs
 
@@ -94,9 +93,10 @@ def case_study_list(request):
 
 def case_study(request, slug: str):
     cs = _visible_case_study(request, slug)
+    moderator = is_moderator(request.user)
     ctx = {"cs": cs, "checklist": CHECKLIST, "threads": kq.threads_on("case_study", cs.slug),
-           "can_edit": is_moderator(request.user) or (is_member(request.user) and cs.author_id == request.user.id),
-           "is_moderator": is_moderator(request.user), "today": store.today(),
+           "can_edit": moderator or (is_member(request.user) and cs.author_id == request.user.id),
+           "is_moderator": moderator, "today": store.today(),
            "addressed": cs.addressed_barriers.filter(hidden=False)}
     if ctx["is_moderator"] and cs.status == CaseStudy.SUBMITTED:
         ctx["moderation_form"] = ModerationForm(initial={f"check_{k}": v for k, v in cs.checklist.items()})
@@ -110,7 +110,7 @@ def _case_study_fields(form) -> dict:
 @member_required
 def case_study_edit(request, slug: str | None = None):
     cs = _visible_case_study(request, slug) if slug else None
-    if cs is not None and not (is_moderator(request.user) or cs.author_id == request.user.id):
+    if cs is not None and not may_change(request.user, cs):
         raise Http404
     if request.method == "POST":
         form = CaseStudyForm(request.POST, request.FILES)
@@ -253,7 +253,7 @@ def wiki_revert(request, slug: str, number: int):
 def _subject_title(kind: str, key: str) -> str:
     if kind == "ta":
         try:
-            t = _catalogue().ta(key)
+            t = published().catalogue.ta(key)
             return f"{t.id}: {t.title}"
         except LookupError:
             return key
@@ -317,15 +317,20 @@ def post_report(request, pk: int):
     return redirect("knowledge:thread", post.thread_id)
 
 
+def _set_hidden(request, setter, item, hide: bool) -> None:
+    """Hide or restore an item through its store function, telling the moderator how it went."""
+    try:
+        setter(request.user, item, hidden=hide, reason=request.POST.get("reason", ""))
+        messages.success(request, "Hidden." if hide else "Restored.")
+    except store.Invalid as exc:
+        messages.error(request, str(exc))
+
+
 @moderator_required
 @require_POST
 def post_hide(request, pk: int, hide: bool):
     post = get_object_or_404(Post, pk=pk)
-    try:
-        store.set_post_hidden(request.user, post, hidden=hide, reason=request.POST.get("reason", ""))
-        messages.success(request, "Hidden." if hide else "Restored.")
-    except store.Invalid as exc:
-        messages.error(request, str(exc))
+    _set_hidden(request, store.set_post_hidden, post, hide)
     return redirect("knowledge:thread", post.thread_id)
 
 
@@ -348,20 +353,21 @@ def barrier_list(request):
 
 def barrier(request, pk: int):
     b = get_object_or_404(Barrier.objects.prefetch_related("links", "supports"), pk=pk)
-    if b.hidden and not is_moderator(request.user):
+    moderator = is_moderator(request.user)
+    if b.hidden and not moderator:
         raise Http404
     supported = is_member(request.user) and b.supports.filter(user=request.user).exists()
     return render(request, "knowledge/barrier.html", {
         "b": b, "type_labels": BARRIER_TYPE_LABELS, "status_labels": BARRIER_STATUS_LABELS, "supported": supported,
-        "can_edit": is_moderator(request.user) or (is_member(request.user) and b.author_id == request.user.id),
-        "is_moderator": is_moderator(request.user), "threads": kq.threads_on("barrier", str(b.pk)),
+        "can_edit": moderator or (is_member(request.user) and b.author_id == request.user.id),
+        "is_moderator": moderator, "threads": kq.threads_on("barrier", str(b.pk)),
         "support_form": SupportForm()})
 
 
 @member_required
 def barrier_edit(request, pk: int | None = None):
     b = get_object_or_404(Barrier, pk=pk) if pk else None
-    if b is not None and not (is_moderator(request.user) or b.author_id == request.user.id):
+    if b is not None and not may_change(request.user, b):
         raise Http404
     if request.method == "POST":
         form = BarrierForm(request.POST)
@@ -398,17 +404,13 @@ def barrier_support(request, pk: int):
 @require_POST
 def barrier_hide(request, pk: int, hide: bool):
     b = get_object_or_404(Barrier, pk=pk)
-    try:
-        store.set_barrier_hidden(request.user, b, hidden=hide, reason=request.POST.get("reason", ""))
-        messages.success(request, "Hidden." if hide else "Restored.")
-    except store.Invalid as exc:
-        messages.error(request, str(exc))
+    _set_hidden(request, store.set_barrier_hidden, b, hide)
     return redirect("knowledge:barrier", b.pk)
 
 
 @_guard
 def heatmap(request):
-    cat = _catalogue()
+    cat = published().catalogue
     areas = [a.id for a in cat.areas]
     chosen = [a for a in request.GET.getlist("area") if a in areas] or kq.HEATMAP_AREAS
     data = kq.heatmap(cat, chosen)
