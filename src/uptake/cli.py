@@ -444,6 +444,7 @@ def demo(
 from . import cli_analysis  # noqa: E402,F401  (registers scorecard, profile, variation, diffusion, funnel)
 from . import cli_portal  # noqa: E402,F401  (registers publish, serve)
 from . import cli_compliance  # noqa: E402,F401  (registers compliance, user)
+from . import cli_fetch  # noqa: E402,F401  (registers fetch, update)
 
 if __name__ == "__main__":  # pragma: no cover
     app()
