@@ -63,7 +63,8 @@ def config() -> dict:
     }
 
 
-def funnel(variation: dict, *, title: str, value_label: str, org_url: str = "/org/{org}/") -> dict:
+def funnel(variation: dict, *, title: str, value_label: str, org_url: str = "/org/{org}/",
+           highlight: str | None = None) -> dict:
     """A funnel plot of one TA or measure at one level and month.
 
     `variation` is `services.variation.Variation.to_dict()`: `points` (org, name, value,
@@ -72,7 +73,9 @@ def funnel(variation: dict, *, title: str, value_label: str, org_url: str = "/or
     (x = denominator, log scale when the denominators span more than two orders of magnitude;
     y = value) coloured and shaped by its 99.8% flag allowing for overdispersion, linked to
     `org_url`; the control limits (99.8% with overdispersion dashed); and a rule at the centre
-    line. Suppressed points, and points with no value, are left out.
+    line. Suppressed points, and points with no value, are left out. With `highlight` (an
+    organisation code), that organisation's point is ringed and named (the reports' view of one
+    organisation among its peers).
     """
     card = variation["scorecard"]
     # One scale throughout: services.funnels computes values, limits and the target as
@@ -123,12 +126,20 @@ def funnel(variation: dict, *, title: str, value_label: str, org_url: str = "/or
                         {"field": "denominator", "type": "quantitative", "title": den_label,
                          "format": ",.0f"},
                         {"field": "flag", "title": "Funnel position"}]}})
+    mine = [p for p in points if highlight and p["org"] == highlight]
+    if mine:
+        layers.append({"data": {"values": mine}, "layer": [
+            {"mark": {"type": "point", "size": 260, "strokeWidth": 2, "color": PALETTE["dark_blue"]},
+             "encoding": {"x": x, "y": y}},
+            {"mark": {"type": "text", "align": "left", "dx": 10, "dy": -10, "fontSize": 12, "fontWeight": "bold",
+                      "color": PALETTE["dark_blue"]}, "encoding": {"x": x, "y": y, "text": {"field": "name"}}}]})
     low = sum(p["flag"] == FLAG_STYLE["low"][0] for p in points)
     high = sum(p["flag"] == FLAG_STYLE["high"][0] for p in points)
     centre = f" around a centre line of {_number(target)}" if target is not None else ""
     description = (f"Funnel plot of {value_label} against {den_label[0].lower() + den_label[1:]} for "
                    f"{len(points)} organisations in {card['month']}{centre}: {low} below and {high} above the "
-                   "99.8% limits allowing for overdispersion.")
+                   "99.8% limits allowing for overdispersion."
+                   + (f" {mine[0]['about']} is ringed." if mine else ""))
     return _spec(title, description, height=380, layer=layers,
                  resolve={"scale": {"color": "independent", "shape": "independent", "strokeDash": "independent"}})
 
@@ -195,15 +206,17 @@ def curve_value(fit: dict, t: float) -> float:
     return k["m"] * (1.0 - e) / (1.0 + (k["q"] / k["p"]) * e)
 
 
-def deciles(series: list[dict], *, title: str, value_label: str, highlight: list[dict] | None = None) -> dict:
+def deciles(series: list[dict], *, title: str, value_label: str, highlight: list[dict] | None = None,
+            highlight_label: str = "This organisation") -> dict:
     """The deciles chart (as OpenPrescribing draws it): for each month, the 10th to 90th
     centiles of the organisations' values as thin dashed blue lines and the median solid and
     thicker; with `highlight`, one organisation's values as a red line with points.
 
-    `series` rows are {month: 'YYYY-MM', p10 … p90}; `highlight` rows {month, value}.
+    `series` rows are {month: 'YYYY-MM', p10 … p90}; `highlight` rows {month, value}, named in
+    the legend by `highlight_label`.
     """
     styles = [("Deciles (10th to 90th centile)", PALETTE["light_blue"], [4, 3], 1),
-              ("Median", PALETTE["dark_blue"], [1, 0], 2.5), ("This organisation", PALETTE["red"], [1, 0], 2)]
+              ("Median", PALETTE["dark_blue"], [1, 0], 2.5), (highlight_label, PALETTE["red"], [1, 0], 2)]
     shown = styles if highlight else styles[:2]
     tooltip = [{"field": "label", "title": "Month"}, {"field": "centile", "title": "Centile"},
                {"field": "value", "type": "quantitative", "title": value_label, "format": VALUE_FORMAT}]
@@ -223,7 +236,8 @@ def deciles(series: list[dict], *, title: str, value_label: str, highlight: list
                 for r in highlight if r["value"] is not None]
         layers.append({"data": {"values": mine}, "mark": {"type": "line", "strokeWidth": 2, "point": True},
                        "encoding": encoding | {"detail": {"field": "line"}, "tooltip": [tooltip[0], tooltip[2]]}})
-        description += ", with one organisation's values in red"
+        who = "one organisation" if highlight_label == "This organisation" else highlight_label
+        description += f", with {who}'s values in red"
     return _spec(title, description + ".", height=320, layer=layers)
 
 
@@ -315,6 +329,36 @@ def ranking_bar(rows: list[dict], *, title: str, value_label: str, england: floa
     eng = f" (England {_number(england)})" if england is not None else ""
     description = f"{len(bars)} organisations ranked by {value_label}{top}{eng}."
     return _spec(title, description, height={"step": 18}, layer=layers)
+
+
+def relative_to_england(rows: list[dict], *, title: str, name: str) -> dict:
+    """One organisation's value for each TA as a percentage of England's (England = 100), a dot
+    per TA on one axis, so leads and lags across TAs measured in different units read together.
+    `rows` are {ta, label, relative (value ÷ England × 100), flag_998_od}; rows without a
+    relative value are left out. Dots keep the funnel flag's colour and shape."""
+    shown = sorted((r for r in rows if r.get("relative") is not None), key=lambda r: -r["relative"])
+    styles = list(FLAG_STYLE.values())
+    dots = [{"ta": r["ta"], "label": r["label"], "relative": r["relative"], "england": 100,
+             "flag": FLAG_STYLE.get(r.get("flag_998_od"), FLAG_STYLE[None])[0]} for r in shown]
+    layers = [
+        {"data": {"values": dots}, "mark": {"type": "rule", "color": PALETTE["pale_grey"], "strokeWidth": 2},
+         "encoding": {"y": {"field": "label", "type": "nominal", "sort": None, "title": None},
+                      "x": {"field": "england", "type": "quantitative"}, "x2": {"field": "relative"}}},
+        {"data": {"values": dots}, "mark": {"type": "point", "filled": True, "size": 80},
+         "encoding": {"y": {"field": "label", "type": "nominal", "sort": None, "title": None},
+                      "x": {"field": "relative", "type": "quantitative", "title": "% of England's value",
+                            "scale": {"zero": False}},
+                      "color": _styled("flag", "Funnel position", styles, 1),
+                      "shape": _styled("flag", "Funnel position", styles, 2),
+                      "tooltip": [{"field": "label", "title": "TA"},
+                                  {"field": "relative", "type": "quantitative", "title": "% of England",
+                                   "format": ".0f"}, {"field": "flag", "title": "Funnel position"}]}},
+        _rule("x", 100, "England = 100", PALETTE["dark_blue"]),
+    ]
+    above = sum(r["relative"] > 100 for r in shown)
+    description = (f"{name}'s value for {len(shown)} TAs as a percentage of England's: {above} above England "
+                   f"and {len(shown) - above} at or below.")
+    return _spec(title, description, height={"step": 20}, layer=layers)
 
 
 def sparkline_svg(values: list[float | None], *, label: str, width: int = 120, height: int = 24) -> str:

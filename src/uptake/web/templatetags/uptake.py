@@ -9,39 +9,31 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from ... import formats
+
 register = template.Library()
 
 FLAG_TAGS = {
-    "low": ("Below 99.8% limit", "nhsuk-tag--red"),
-    "high": ("Above 99.8% limit", "nhsuk-tag--blue"),
-    "not significant": ("Within limits", "nhsuk-tag--grey"),
+    "low": "nhsuk-tag--red",
+    "high": "nhsuk-tag--blue",
+    "not significant": "nhsuk-tag--grey",
 }
-
-
-def _missing(v) -> bool:
-    return v is None or (isinstance(v, float) and not math.isfinite(v))
 
 
 @register.filter
 def headline_value(v, headline: str) -> str:
     """An uptake index or share as a percentage; a rate to 2 decimals."""
-    if _missing(v):
-        return "—"
-    if headline in ("index", "proportion"):
-        return f"{v:.0%}" if abs(v) >= 0.1 else f"{v:.1%}"
-    return f"{v:,.2f}"
+    return formats.headline_value(v, headline)
 
 
 @register.filter
 def number(v, places: int = 0) -> str:
-    if _missing(v):
-        return "—"
-    return f"{v:,.{int(places)}f}"
+    return formats.number(v, places)
 
 
 @register.filter
 def percent(v) -> str:
-    return "—" if _missing(v) else f"{v:.0f}"
+    return formats.percent(v)
 
 
 @register.filter
@@ -49,7 +41,7 @@ def flag_tag(flag) -> str:
     """The overdispersed 99.8% funnel flag as an NHS tag (text, not colour alone)."""
     if not flag:
         return "—"
-    text, cls = FLAG_TAGS.get(flag, (flag, "nhsuk-tag--grey"))
+    text, cls = formats.flag(flag), FLAG_TAGS.get(flag, "nhsuk-tag--grey")
     return format_html('<strong class="nhsuk-tag {}">{}</strong>', cls, text)
 
 

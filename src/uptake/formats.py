@@ -1,0 +1,49 @@
+"""Figures as people read them, the same on the portal's pages, in reports and in e-mails."""
+
+from __future__ import annotations
+
+import calendar
+import math
+
+# The funnel flag allowing for overdispersion (99.8% limits), in words: never colour alone.
+FLAG_TEXT = {"low": "Below 99.8% limit", "high": "Above 99.8% limit", "not significant": "Within limits"}
+
+
+def missing(v) -> bool:
+    return v is None or (isinstance(v, float) and not math.isfinite(v))
+
+
+def headline_value(v, headline: str) -> str:
+    """An uptake index or share as a percentage; a rate to 2 decimals."""
+    if missing(v):
+        return "—"
+    if headline in ("index", "proportion"):
+        return f"{v:.0%}" if abs(v) >= 0.1 else f"{v:.1%}"
+    return f"{v:,.2f}"
+
+
+def number(v, places: int = 0) -> str:
+    return "—" if missing(v) else f"{v:,.{int(places)}f}"
+
+
+def percent(v) -> str:
+    """A percentile rank (0–100) to a whole number."""
+    return "—" if missing(v) else f"{v:.0f}"
+
+
+def money(v) -> str:
+    return "—" if missing(v) else f"£{v:,.0f}"
+
+
+def flag(v) -> str:
+    return FLAG_TEXT.get(v, v) if v else "—"
+
+
+def month_name(iso: str) -> str:
+    """'2022-09' (or '2022-09-01') → 'September 2022'."""
+    return f"{calendar.month_name[int(iso[5:7])]} {iso[:4]}"
+
+
+def day(d) -> str:
+    """A date as '30 September 2022'."""
+    return "—" if d is None else f"{d.day} {calendar.month_name[d.month]} {d.year}"
