@@ -18,6 +18,21 @@ def home_dir(explicit: str | Path | None = None) -> Path:
     return (Path.home() / ".uptake").resolve()
 
 
+WAREHOUSE_ENV = "UPTAKE_WAREHOUSE"
+
+
+def warehouse_dir(explicit_home: str | Path | None = None) -> Path:
+    """The warehouse directory: <--home>/warehouse when a home is given on the command line, else
+    $UPTAKE_WAREHOUSE (e.g. a shared filesystem that a Spark cluster also reads), else
+    <$UPTAKE_HOME or ~/.uptake>/warehouse. The most explicit setting wins."""
+    if explicit_home:
+        return home_dir(explicit_home) / "warehouse"
+    env = os.environ.get(WAREHOUSE_ENV)
+    if env:
+        return Path(env).expanduser().resolve()
+    return home_dir() / "warehouse"
+
+
 TODAY_ENV = "UPTAKE_TODAY"
 SETTINGS_FILE = "settings.json"
 
