@@ -445,6 +445,7 @@ from . import cli_analysis  # noqa: E402,F401  (registers scorecard, profile, va
 from . import cli_portal  # noqa: E402,F401  (registers publish, serve)
 from . import cli_compliance  # noqa: E402,F401  (registers compliance, user)
 from . import cli_fetch  # noqa: E402,F401  (registers fetch, update)
+from . import cli_reports  # noqa: E402,F401  (registers report)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

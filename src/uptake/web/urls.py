@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from . import views
+from . import reports_views, views
 from .api import api
 
 urlpatterns = [
@@ -10,6 +10,7 @@ urlpatterns = [
     path("ta/", views.ta_list, name="ta_list"),
     path("ta/<str:key>/", views.ta_page, name="ta"),
     path("org/<str:code>/", views.org_page, name="org"),
+    path("org/<str:code>/report.<str:fmt>", reports_views.report, name="org_report"),
     path("compare/", views.compare, name="compare"),
     path("definitions/", views.definitions, name="definitions"),
     path("sources/", views.sources, name="sources"),
