@@ -351,8 +351,11 @@ def _demo_portal(home: Path | None, generated, fresh: bool, published: Path) -> 
     if fresh:
         clear_examples()
     knowledge = load_examples(accounts["member"], accounts["moderator"])
+    from .web.alerts.seed import load_examples as load_alert_examples
+
+    alerts = load_alert_examples(icb, fresh=fresh)
     return {"today": today.isoformat(), "decisions": decisions, "users": users, "opportunity_choices": chose,
-            "knowledge": knowledge}
+            "knowledge": knowledge, "alerts": alerts}
 
 
 def _demo_choices(published: Path) -> int:
@@ -433,6 +436,9 @@ def demo(
         k = d["knowledge"]
         out.print(f"Example implementation knowledge (marked as examples): {k['case_studies']} case studies, "
                   f"{k['guides']} guides, {k['wiki']} wiki pages, {k['barriers']} barriers, {k['threads']} discussions")
+        a = d["alerts"]
+        out.print(f"Example alert subscriptions: {a['subscriptions']} for {a['people']} of these accounts; "
+                  "`uptake alerts send` e-mails their digests (to <home>/outbox unless UPTAKE_SMTP_HOST is set)")
         for email, password, role in d["users"]:
             out.print(f"Example account: {email} / {password} ({role})")
     if serve:
@@ -444,6 +450,7 @@ def demo(
 from . import cli_analysis  # noqa: E402,F401  (registers scorecard, profile, variation, diffusion, funnel)
 from . import cli_portal  # noqa: E402,F401  (registers publish, serve)
 from . import cli_compliance  # noqa: E402,F401  (registers compliance, user)
+from . import cli_alerts  # noqa: E402,F401  (registers alerts send, subscribe, list, log)
 from . import cli_fetch  # noqa: E402,F401  (registers fetch, update)
 from . import cli_reports  # noqa: E402,F401  (registers report)
 

@@ -236,3 +236,7 @@ api.add_router("/compliance", compliance_router)
 from .opportunities.api import router as opportunities_router  # noqa: E402
 
 api.add_router("/opportunities", opportunities_router)
+
+from .alerts.api import router as alerts_router  # noqa: E402
+
+api.add_router("/alerts", alerts_router)

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "uptake.web.compliance.apps.ComplianceConfig",
     "uptake.web.opportunities.apps.OpportunitiesConfig",
     "uptake.web.knowledge.apps.KnowledgeConfig",
+    "uptake.web.alerts.apps.AlertsConfig",
     "axes",
 ]
 # Argon2 for new and changed passwords; older hashes are still read, and upgraded at sign-in.
@@ -101,6 +102,8 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = str(HOME / "outbox")
 DEFAULT_FROM_EMAIL = os.environ.get("UPTAKE_MAIL_FROM") or "uptake <uptake@localhost>"
+ALERT_PERCENTILE_DROP = float(os.environ.get("UPTAKE_ALERT_PERCENTILE_DROP") or 10)  # docs/alerts.md
+SITE_URL = (os.environ.get("UPTAKE_SITE_URL") or "http://127.0.0.1:8000").rstrip("/")  # links in e-mails
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},

@@ -24,6 +24,7 @@ urlpatterns = [
     path("opportunities/", include("uptake.web.opportunities.urls")),
     path("accounts/", include("uptake.web.accounts.urls")),
     path("learning/", include("uptake.web.knowledge.urls")),
+    path("alerts/", include("uptake.web.alerts.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]
