@@ -168,12 +168,12 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
         self.end_headers()
         sent = body if drop is None else body[:drop]
+        entry.update(status=status, sent=len(sent), dropped=drop is not None)  # before the client can see it
         try:
             self.wfile.write(sent)
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             pass
-        entry.update(status=status, sent=len(sent), dropped=drop is not None)
         if drop is not None:
             self.close_connection = True
 

@@ -1,0 +1,380 @@
+"""Fetching and loading against the local publisher site: every source (EPD and SCMD from the
+recorded CKAN answers, list sizes and QOF through NHS England's pages, ODS epraccur), real files
+from ../shared/data, and the warehouse's ledger as the judge of what was loaded."""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from uptake.sources import read_file
+from uptake.sources.fetch import SOURCES, Fetcher, FetchError, NotPublished, SchemaChanged, VerifyError
+
+EPD_JSON = "nhsbsa_package_show_english-prescribing-data-epd.json"
+SCMD_JSON = "nhsbsa_package_show_secondary-care-medicines-data-indicative-price.json"
+EPD_API = "/nhsbsa/api/3/action/package_show?id=english-prescribing-data-epd"
+SCMD_API = "/nhsbsa/api/3/action/package_show?id=secondary-care-medicines-data-indicative-price"
+LIST_SERIES = "/nhse/data-and-information/publications/statistical/patients-registered-at-a-gp-practice"
+QOF_SERIES = ("/nhse/data-and-information/publications/statistical/"
+              "quality-and-outcomes-framework-achievement-prevalence-and-exceptions-data")
+ODS_REPORT = "/ods/api/getReport?report=epraccur"
+
+
+@dataclass
+class Publishers:
+    """The local site set up as the three publishers, and the real files it serves."""
+
+    site: object
+    epd: dict  # period → source file
+    epd_paths: dict  # period → URL path
+    epd_json: dict
+    scmd: dict  # name → bytes served
+    list_sizes: Path
+    qof_member: bytes
+    epraccur: Path
+
+    def serve_epd_json(self) -> None:
+        self.site.json(EPD_API, self.epd_json)
+
+
+def _path(site, url: str) -> str:
+    return urlsplit(site.rewrite(url)).path
+
+
+@functools.lru_cache(maxsize=None)
+def _scmd_month(source: Path, month: str) -> bytes:
+    """The rows of one month of a real SCMD extract, as NHSBSA publishes one file per month."""
+    with gzip.open(source, "rt", encoding="utf-8", newline="") as f:
+        header, *lines = f.read().splitlines()
+    return ("\n".join([header, *(line for line in lines if line.startswith(month))]) + "\n").encode()
+
+
+@functools.lru_cache(maxsize=None)
+def _qof_zip(source: Path) -> tuple[bytes, bytes]:
+    """A raw-data ZIP holding one real QOF register file (a stand-in for NHS England's ZIP)."""
+    member = gzip.decompress(source.read_bytes())
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("qofGP_1819_CardioVascular.csv", member)
+        z.writestr("README.txt", "QOF 2018-19 raw data (test stand-in: one reshaped register file)\n")
+    return member, archive.getvalue()
+
+
+@pytest.fixture
+def nhs(site, shared_data, recorded_json) -> Publishers:
+    epd_json = recorded_json(EPD_JSON)
+    site.json(EPD_API, epd_json)
+    epd = {"2017-09": shared_data / "epd" / "openprescribing_e2e_EPD_201709_4practices.csv.gz",
+           "2017-10": shared_data / "epd" / "openprescribing_e2e_EPD_201710_4practices.csv.gz"}
+    epd_paths = {}
+    for r in epd_json["result"]["resources"]:
+        if r["name"].startswith("EPD_"):
+            period = f"{r['name'][4:8]}-{r['name'][8:10]}"
+            epd_paths[period] = _path(site, r["url"])
+            site.file(epd_paths[period], epd[period])
+    scmd_json = recorded_json(SCMD_JSON)
+    site.json(SCMD_API, scmd_json)
+    scmd_source = shared_data / "scmd" / "scmd_narcolepsy_meds_trust_monthly_2019_2021.csv.gz"
+    scmd = {}
+    for r in scmd_json["result"]["resources"]:
+        if r["name"] == "SCMD_WIP_201902":
+            continue  # superseded by the provisional file: never to be asked for (404 if it is)
+        month = f"{r['name'][-6:-2]}-{r['name'][-2:]}"
+        scmd[r["name"]] = _scmd_month(scmd_source, month)
+        site.file(_path(site, r["url"]), scmd[r["name"]])
+    site.page(LIST_SERIES, "nhse_list_sizes_series.html")
+    site.page(LIST_SERIES + "/january-2016", "nhse_list_sizes_january-2016.html")
+    list_sizes = shared_data / "list_sizes" / "Patient_List_Size_2016_01-03_age_sex.csv.gz"
+    site.file("/nhsefiles/publicationimport/pub19xxx/pub19775/Patient_List_Size_2016_01-03_age_sex.csv.gz", list_sizes)
+    site.page(QOF_SERIES, "nhse_qof_series.html")
+    site.page(QOF_SERIES + "/2018-19", "nhse_qof_2018-19.html")
+    member, archive = _qof_zip(shared_data / "qof" / "qofGP_1819_CardioVascular.csv.gz")
+    site.file("/nhsefiles/A8/491BAC/QOF_1819_v2.zip", archive)
+    epraccur = shared_data / "ods" / "epraccur_2026-02.csv.gz"
+    site.file(ODS_REPORT, epraccur)
+    return Publishers(site, epd, epd_paths, epd_json, scmd, list_sizes, member, epraccur)
+
+
+@pytest.fixture
+def fetcher(home, settings):
+    return Fetcher(home, settings)
+
+
+def _count(warehouse, sql: str):
+    con = warehouse.connect()
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def _downloads(home: Path) -> list[str]:
+    root = home / "downloads"
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()
+                  and p.name not in ("fetched.json", "lock"))
+
+
+# --- listing ---------------------------------------------------------------------------------------
+
+
+def test_listing_reads_the_ckan_resources_of_each_month(nhs, fetcher):
+    items = fetcher.items(SOURCES["epd"])
+    assert [(i.period, i.name, i.size) for i in items] == [("2017-09", "EPD_201709", 250113),
+                                                          ("2017-10", "EPD_201710", 178230)]
+    assert items[0].hash == "dddf10959a3d0d2249d96c7c41e9371530d322d759a6be3ca2d0a238aadd0c1f"
+    assert items[1].hash is None  # CKAN's blank hash: not checked
+    assert items[0].url == nhs.site.url(nhs.epd_paths["2017-09"]) and items[0].filename == "epd_201709.csv.gz"
+    assert [r["state"] for r in fetcher.status(SOURCES["epd"])] == ["not loaded", "not loaded"]
+
+
+def test_scmd_listing_prefers_final_over_provisional_over_wip(nhs, fetcher):
+    items = fetcher.items(SOURCES["scmd"])
+    assert [(i.period, i.name, i.kind) for i in items] == [("2019-01", "SCMD_FINAL_201901", "final"),
+                                                          ("2019-02", "SCMD_PROVISIONAL_201902", "provisional"),
+                                                          ("2019-03", "SCMD_WIP_201903", "wip")]
+
+
+def test_an_unknown_dataset_is_one_clear_line(nhs, home, make_settings, recorded_json):
+    nhs.site.json("/nhsbsa/api/3/action/package_show?id=no-such-dataset", recorded_json(
+        "nhsbsa_package_show_not_found.json"), status=404)
+    fetcher = Fetcher(home, make_settings(epd_dataset="no-such-dataset"))
+    with pytest.raises(FetchError) as info:
+        fetcher.items(SOURCES["epd"])
+    assert "has no dataset 'no-such-dataset' (HTTP 404)" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_503_from_the_api_then_success(nhs, fetcher):
+    nhs.site.routes[EPD_API].script = [("fail", 503)]
+    assert [i.period for i in fetcher.items(SOURCES["epd"])] == ["2017-09", "2017-10"]
+    assert [r["status"] for r in nhs.site.requests(EPD_API)] == [503, 200]
+
+
+# --- download and load -------------------------------------------------------------------------------
+
+
+def test_fetch_epd_loads_every_row_and_records_the_load(nhs, fetcher, warehouse, home, rows_in):
+    outcomes = fetcher.fetch("epd", ["2017-09", "2017-10"])
+    assert [(o.period, o.action) for o in outcomes] == [("2017-09", "loaded"), ("2017-10", "loaded")]
+    counts = dict(_count(warehouse, "SELECT strftime(month, '%Y-%m'), count(*) FROM prescribing GROUP BY 1"))
+    assert counts == {p: rows_in(f) for p, f in nhs.epd.items()} == {"2017-09": 10_027, "2017-10": 10_223}
+    for period, source in nhs.epd.items():
+        expected = read_file(source).table
+        items, cost = _count(warehouse, f"SELECT sum(items), round(sum(actual_cost), 2) FROM prescribing "
+                                        f"WHERE month = DATE '{period}-01'")[0]
+        assert items == sum(expected.column("items").to_pylist())
+        assert cost == round(sum(expected.column("actual_cost").to_pylist()), 2)
+    loads = warehouse.state()["loads"]
+    assert [(ld["sha256"], ld["months"], ld["format"]) for ld in loads] == [
+        (hashlib.sha256(f.read_bytes()).hexdigest(), [p], "epd_2017") for p, f in nhs.epd.items()]
+    record = json.loads((home / "downloads" / "fetched.json").read_text())["items"]
+    assert record["epd/2017-09"]["files"][0]["sha256"] == loads[0]["sha256"]
+    assert _downloads(home) == []  # loaded files are removed unless --keep
+    assert [r["status"] for r in nhs.site.requests(nhs.epd_paths["2017-09"])] == [200]
+
+
+def test_keep_leaves_the_downloaded_bytes_equal_to_the_publishers(nhs, home, settings):
+    Fetcher(home, settings, keep=True).fetch("epd", ["2017-09"])
+    assert _downloads(home) == ["epd/2017-09/epd_201709.csv.gz"]
+    assert (home / "downloads" / "epd" / "2017-09" / "epd_201709.csv.gz").read_bytes() == nhs.epd["2017-09"].read_bytes()
+
+
+def test_download_only_loads_nothing(nhs, home, settings, warehouse):
+    (outcome,) = Fetcher(home, settings).fetch("epd", ["2017-10"], load=False)
+    assert outcome.action == "downloaded"
+    assert (home / "downloads" / "epd" / "2017-10" / "epd_201710.csv.gz").read_bytes() == nhs.epd["2017-10"].read_bytes()
+    assert warehouse.state()["loads"] == []
+
+
+def test_fetching_again_loads_nothing_and_downloads_nothing(nhs, fetcher, warehouse):
+    fetcher.fetch("epd", ["2017-09", "2017-10"])
+    before = warehouse.state()
+    nhs.site.clear()
+    outcomes = fetcher.fetch("epd", ["2017-09", "2017-10"])
+    assert [o.action for o in outcomes] == ["up_to_date", "up_to_date"]
+    assert [r["path"] for r in nhs.site.requests()] == [EPD_API]
+    assert warehouse.state() == before
+
+
+def test_a_revised_file_is_fetched_again(nhs, fetcher, warehouse):
+    fetcher.fetch("epd", ["2017-10"])
+    nhs.epd_json["result"]["resources"][2]["last_modified"] = "2020-04-01T09:00:00.000000"
+    nhs.serve_epd_json()
+    (step,) = fetcher.plan(SOURCES["epd"], ["2017-10"])
+    assert step.action == "fetch"
+    (again,) = fetcher.run(SOURCES["epd"], [step])
+    assert again.action == "unchanged"  # the same bytes: the warehouse already holds them
+
+
+def test_a_month_not_published_is_named(nhs, fetcher):
+    with pytest.raises(NotPublished) as info:
+        fetcher.fetch("epd", ["2017-09", "2024-01"])
+    assert "2024-01 not published" in str(info.value) and "2017-09 to 2017-10" in str(info.value)
+
+
+def test_a_dropped_connection_mid_file_still_loads_every_row(nhs, fetcher, warehouse, rows_in):
+    nhs.site.routes[nhs.epd_paths["2017-09"]].script = [("drop", 123_456)]
+    (outcome,) = fetcher.fetch("epd", ["2017-09"])
+    assert outcome.action == "loaded" and outcome.resumed_from == 123_456
+    assert _count(warehouse, "SELECT count(*) FROM prescribing")[0][0] == rows_in(nhs.epd["2017-09"])
+    assert warehouse.state()["loads"][0]["sha256"] == hashlib.sha256(nhs.epd["2017-09"].read_bytes()).hexdigest()
+    assert [r["Range"] for r in nhs.site.requests(nhs.epd_paths["2017-09"])] == [None, "bytes=123456-"]
+
+
+def test_scmd_loads_the_final_month(nhs, fetcher, warehouse):
+    (outcome,) = fetcher.fetch("scmd", ["2019-01"])
+    assert outcome.action == "loaded" and outcome.files[0]["format"] == "scmd_reduced"
+    expected = nhs.scmd["SCMD_FINAL_201901"].decode().count("\n") - 1
+    assert _count(warehouse, "SELECT count(*) FROM scmd WHERE month = DATE '2019-01-01'")[0][0] == expected > 0
+
+
+def test_list_sizes_through_the_publication_pages(nhs, fetcher, warehouse):
+    (outcome,) = fetcher.fetch("list-sizes")
+    assert outcome.period == "2016-01" and outcome.action == "loaded"
+    assert outcome.url.endswith("/Patient_List_Size_2016_01-03_age_sex.csv.gz")
+    expected = read_file(nhs.list_sizes).table.num_rows
+    rows = _count(warehouse, "SELECT strftime(month, '%Y-%m'), count(*) FROM list_sizes GROUP BY 1 ORDER BY 1")
+    assert [m for m, _ in rows] == ["2016-01", "2016-02", "2016-03"] and sum(n for _, n in rows) == expected
+
+
+def test_qof_registers_from_the_raw_data_zip(nhs, fetcher, warehouse, tmp_path):
+    (outcome,) = fetcher.fetch("qof", ["2018-19"])
+    assert outcome.action == "loaded" and outcome.files[0]["member"] == "qofGP_1819_CardioVascular.csv"
+    member = tmp_path / "qofGP_1819_CardioVascular.csv"
+    member.write_bytes(nhs.qof_member)
+    expected = read_file(member).table
+    got = _count(warehouse, "SELECT year, count(*), sum(patients) FROM qof_registers GROUP BY 1 ORDER BY 1")
+    by_year = {}
+    for year, patients in zip(expected.column("year").to_pylist(), expected.column("patients").to_pylist()):
+        n, s = by_year.get(year, (0, 0))
+        by_year[year] = (n + 1, s + patients)
+    assert [(y, n, s) for y, (n, s) in sorted(by_year.items())] == got
+    assert warehouse.state()["loads"][0]["sha256"] == hashlib.sha256(nhs.qof_member).hexdigest()
+
+
+def test_ods_is_fetched_then_asked_for_only_if_changed(nhs, fetcher, warehouse):
+    (first,) = fetcher.fetch("ods")
+    assert first.action == "loaded"
+    assert _count(warehouse, "SELECT count(*) FROM organisations WHERE source = 'epraccur'")[0][0] > 15_000
+    (second,) = fetcher.fetch("ods")
+    assert second.action == "not_modified"
+    last = nhs.site.requests(ODS_REPORT)[-1]
+    assert last["status"] == 304 and last["If-None-Match"] == nhs.site.routes[ODS_REPORT].etag
+    assert len(warehouse.state()["loads"]) == 1
+
+
+# --- refusals: nothing half-loaded ------------------------------------------------------------------------
+
+
+def _changed_columns(source: Path, rename: tuple[str, str] | None = None, add: str | None = None) -> bytes:
+    """The real file with a column renamed, or one (empty) column added at the end."""
+    text = gzip.decompress(source.read_bytes()).decode()
+    end = "\r\n" if "\r\n" in text[:5000] else "\n"
+    header, *lines = text.split(end)
+    columns = [rename[1] if rename and c == rename[0] else c for c in header.split(",")]
+    if add:
+        columns.append(add)
+        lines = [line + "," if line else line for line in lines]
+    return gzip.compress(end.join([",".join(columns), *lines]).encode())
+
+
+def test_a_changed_schema_names_new_and_missing_columns_and_loads_nothing(nhs, fetcher, warehouse):
+    fetcher.fetch("epd", ["2017-09"])
+    before = warehouse.state()
+    changed = _changed_columns(nhs.epd["2017-10"], rename=("ITEMS", "NUMBER_OF_ITEMS"))
+    nhs.site.file(nhs.epd_paths["2017-10"], changed)
+    nhs.epd_json["result"]["resources"][2]["size"] = len(changed)
+    nhs.serve_epd_json()
+    with pytest.raises(SchemaChanged) as info:
+        fetcher.fetch("epd", ["2017-10"])
+    message = str(info.value)
+    assert "columns have changed: missing ITEMS; new NUMBER_OF_ITEMS" in message
+    assert "EPD (2017 layout)" in message and "nothing was loaded" in message and "\n" not in message
+    assert info.value.missing == ["ITEMS"] and info.value.new == ["NUMBER_OF_ITEMS"]
+    assert warehouse.state() == before
+    assert _count(warehouse, "SELECT DISTINCT strftime(month, '%Y-%m') FROM prescribing") == [("2017-09",)]
+
+
+def test_an_added_column_is_loaded_with_a_note(nhs, fetcher, warehouse, rows_in):
+    changed = _changed_columns(nhs.epd["2017-10"], add="SNOMED_CODE")
+    nhs.site.file(nhs.epd_paths["2017-10"], changed)
+    nhs.epd_json["result"]["resources"][2]["size"] = len(changed)
+    nhs.serve_epd_json()
+    (outcome,) = fetcher.fetch("epd", ["2017-10"])
+    assert outcome.action == "loaded"
+    assert any("new SNOMED_CODE" in n for n in outcome.notes)
+    assert _count(warehouse, "SELECT count(*) FROM prescribing")[0][0] == rows_in(nhs.epd["2017-10"])
+
+
+def test_a_truncated_file_is_refused_and_nothing_is_loaded(nhs, fetcher, warehouse, home):
+    data = nhs.epd["2017-09"].read_bytes()
+    nhs.site.file(nhs.epd_paths["2017-09"], data[:150_000])
+    with pytest.raises(VerifyError) as info:
+        fetcher.fetch("epd", ["2017-09"])
+    assert "downloaded 150,000 bytes but the publisher says the file has 250,113" in str(info.value)
+    assert warehouse.state()["loads"] == [] and _downloads(home) == []
+
+
+def test_a_corrupted_file_fails_its_checksum_and_nothing_is_loaded(nhs, fetcher, warehouse, home):
+    data = bytearray(nhs.epd["2017-09"].read_bytes())
+    data[-100] ^= 0x55
+    nhs.site.file(nhs.epd_paths["2017-09"], bytes(data))
+    with pytest.raises(VerifyError, match="the sha256 checksum"):
+        fetcher.fetch("epd", ["2017-09"])
+    assert warehouse.state()["loads"] == [] and _downloads(home) == []
+
+
+# --- update ---------------------------------------------------------------------------------------------
+
+
+def test_update_twice_the_second_fetches_and_loads_nothing(nhs, fetcher, warehouse, home):
+    outcomes, errors = fetcher.update(since="2016-01")
+    assert errors == {}
+    assert sorted((o.source, o.period, o.action) for o in outcomes) == [
+        ("epd", "2017-09", "loaded"), ("epd", "2017-10", "loaded"), ("list-sizes", "2016-01", "loaded"),
+        ("ods", "current", "loaded"), ("qof", "2018-19", "loaded"), ("scmd", "2019-01", "loaded"),
+        ("scmd", "2019-02", "loaded"), ("scmd", "2019-03", "loaded")]
+    state = warehouse.state()
+    assert len(state["loads"]) == 8
+    nhs.site.clear()
+    outcomes, errors = Fetcher(home, fetcher.settings).update()
+    assert errors == {}
+    assert [(o.source, o.action) for o in outcomes] == [("ods", "not_modified")]
+    assert warehouse.state() == state
+    # only the listings were read, and the ODS file asked for conditionally (304): no file was downloaded
+    assert all(r["status"] in (200, 304) for r in nhs.site.requests())
+    assert {r["path"] for r in nhs.site.requests()} == {ODS_REPORT, EPD_API, SCMD_API, LIST_SERIES, QOF_SERIES}
+
+
+def test_update_with_nothing_loaded_takes_the_latest_period(nhs, fetcher):
+    outcomes, errors = fetcher.update(("epd", "scmd"))
+    assert errors == {} and [(o.source, o.period) for o in outcomes] == [("epd", "2017-10"), ("scmd", "2019-03")]
+
+
+def test_update_fetches_only_what_is_newer_than_the_last_load(nhs, fetcher):
+    fetcher.fetch("epd", ["2017-09"])
+    outcomes, _ = fetcher.update(("epd",))
+    assert [(o.period, o.action) for o in outcomes] == [("2017-10", "loaded")]
+
+
+def test_update_goes_on_when_a_publisher_is_down(nhs, fetcher, make_settings, home, warehouse):
+    nhs.site.routes[LIST_SERIES].script = [("fail", 503)] * 3
+    nhs.site.routes[QOF_SERIES].script = [("fail", 503)] * 3
+    outcomes, errors = fetcher.update(since="2017-09")
+    assert sorted(errors) == ["list-sizes", "qof"] and "HTTP 503" in errors["qof"]
+    assert {o.source for o in outcomes if o.action == "loaded"} == {"ods", "epd", "scmd"}
+
+
+def test_a_source_stops_at_its_first_failure(nhs, fetcher, warehouse):
+    nhs.site.routes[nhs.epd_paths["2017-09"]].script = [("fail", 500)] * 3
+    outcomes, errors = fetcher.update(("epd",), since="2017-09")
+    assert "HTTP 500" in errors["epd"] and outcomes == []
+    assert warehouse.state()["loads"] == []  # 2017-10 was not loaded past the month that failed
