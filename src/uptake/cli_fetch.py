@@ -78,18 +78,19 @@ class _Shown:
         if o.action == "loaded":
             formats = ", ".join(sorted({f["format"] for f in o.files}))
             out.print(f"[green]loaded[/] {what}: {o.bytes:,} bytes downloaded{resumed}, {shown} ({formats})",
-                      highlight=False)
+                      highlight=False, soft_wrap=True)
         elif o.action == "unchanged":
-            out.print(f"[yellow]unchanged[/] {what}: downloaded, the same bytes are already loaded", highlight=False)
+            out.print(f"[yellow]unchanged[/] {what}: downloaded, the same bytes are already loaded",
+                      highlight=False, soft_wrap=True)
         elif o.action == "not_modified":
             out.print(f"[yellow]not modified[/] {what}: the publisher's file has not changed since it was loaded",
-                      highlight=False)
+                      highlight=False, soft_wrap=True)
         elif o.action == "up_to_date":
-            out.print(f"[yellow]up to date[/] {what}: {o.reason}", highlight=False)
+            out.print(f"[yellow]up to date[/] {what}: {o.reason}", highlight=False, soft_wrap=True)
         elif o.action == "downloaded":
             paths = ", ".join(f["path"] for f in o.files)
             out.print(f"[green]downloaded[/] {what}: {o.bytes:,} bytes{resumed} → {paths} (not loaded)",
-                      highlight=False)
+                      highlight=False, soft_wrap=True)
         for note in o.notes:
             err.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
 
@@ -273,11 +274,12 @@ def update(
 
         def on_error(name: str, exc: UptakeError) -> None:
             if not as_json:
-                err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+                err.print(f"[bold red]error:[/] {name}: {exc}", highlight=False, soft_wrap=True)
 
         outcomes, failed = fetcher.update(sources, since, on_error=on_error)
         loaded = [o for o in outcomes if o.changed]
-        if loaded and publish:
+        nothing_to_publish = not fetcher.loaded().partitions.get("prescribing")
+        if loaded and publish and not nothing_to_publish:
             from .cli_portal import publish_home
 
             shown.stage("rebuilding the scorecard tables")
@@ -288,10 +290,14 @@ def update(
     else:
         if published:
             out.print(f"Published the scorecard: {published['ta_rows']:,} TA rows for {published['months']} months "
-                      f"({published['first_month']} to {published['last_month']}) → {published['path']}")
+                      f"({published['first_month']} to {published['last_month']}) → {published['path']}",
+                      highlight=False, soft_wrap=True)
         elif not loaded:
             out.print("Nothing new was loaded" + (" (some sources failed)" if failed else "")
-                      + "; the published scorecard is unchanged.")
+                      + "; the published scorecard is unchanged.", soft_wrap=True)
+        elif nothing_to_publish:
+            out.print("Loaded new data; no prescribing is loaded yet, so there is no scorecard to publish.",
+                      soft_wrap=True)
         else:
             out.print("Loaded new data; the scorecard was not rebuilt (--no-publish): run `uptake publish`.")
     if failed:
@@ -306,6 +312,6 @@ def _show_plan(plan: list[dict], failed: dict[str, str], as_json: bool) -> None:
         out.print("Nothing new to fetch.")
     for step in plan:
         out.print(f"{step['action']} {step['source']} {step['period']} ({step['name']}): {step['reason']}",
-                  highlight=False)
+                  highlight=False, soft_wrap=True)
     for name, message in failed.items():
         err.print(f"[bold red]error:[/] {name}: {message}", highlight=False, soft_wrap=True)

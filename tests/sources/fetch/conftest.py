@@ -11,14 +11,18 @@ tests assert what the client really asked for.
 from __future__ import annotations
 
 import email.utils
+import functools
 import gzip
 import hashlib
+import io
 import json
 import threading
 import time
+import zipfile
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -287,3 +291,97 @@ def rows_in():
 @pytest.fixture
 def fake_clock() -> FakeClock:
     return FakeClock()
+
+
+# --- the three publishers, served from recorded answers and real files ----------------------------
+
+EPD_JSON = "nhsbsa_package_show_english-prescribing-data-epd.json"
+SCMD_JSON = "nhsbsa_package_show_secondary-care-medicines-data-indicative-price.json"
+EPD_API = "/nhsbsa/api/3/action/package_show?id=english-prescribing-data-epd"
+SCMD_API = "/nhsbsa/api/3/action/package_show?id=secondary-care-medicines-data-indicative-price"
+LIST_SERIES = "/nhse/data-and-information/publications/statistical/patients-registered-at-a-gp-practice"
+QOF_SERIES = ("/nhse/data-and-information/publications/statistical/"
+              "quality-and-outcomes-framework-achievement-prevalence-and-exceptions-data")
+ODS_REPORT = "/ods/api/getReport?report=epraccur"
+
+
+@dataclass
+class Publishers:
+    """The local site set up as the three publishers, and the real files it serves."""
+
+    EPD_API = EPD_API
+    SCMD_API = SCMD_API
+    LIST_SERIES = LIST_SERIES
+    QOF_SERIES = QOF_SERIES
+    ODS_REPORT = ODS_REPORT
+
+    site: Site
+    epd: dict  # period → source file
+    epd_paths: dict  # period → URL path
+    epd_json: dict
+    scmd: dict  # name → bytes served
+    list_sizes: Path
+    qof_member: bytes
+    epraccur: Path
+
+    def serve_epd_json(self) -> None:
+        self.site.json(EPD_API, self.epd_json)
+
+
+def _path(site, url: str) -> str:
+    return urlsplit(site.rewrite(url)).path
+
+
+@functools.lru_cache(maxsize=None)
+def _scmd_month(source: Path, month: str) -> bytes:
+    """The rows of one month of a real SCMD extract, as NHSBSA publishes one file per month."""
+    with gzip.open(source, "rt", encoding="utf-8", newline="") as f:
+        header, *lines = f.read().splitlines()
+    return ("\n".join([header, *(line for line in lines if line.startswith(month))]) + "\n").encode()
+
+
+@functools.lru_cache(maxsize=None)
+def _qof_zip(source: Path) -> tuple[bytes, bytes]:
+    """A raw-data ZIP holding one real QOF register file (a stand-in for NHS England's ZIP)."""
+    member = gzip.decompress(source.read_bytes())
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("qofGP_1819_CardioVascular.csv", member)
+        z.writestr("README.txt", "QOF 2018-19 raw data (test stand-in: one reshaped register file)\n")
+    return member, archive.getvalue()
+
+
+@pytest.fixture
+def nhs(site, shared_data) -> Publishers:
+    """The local site as NHSBSA, NHS England and ODS, serving real files from ../shared/data."""
+    epd_json = recorded(EPD_JSON)
+    site.json(EPD_API, epd_json)
+    epd = {"2017-09": shared_data / "epd" / "openprescribing_e2e_EPD_201709_4practices.csv.gz",
+           "2017-10": shared_data / "epd" / "openprescribing_e2e_EPD_201710_4practices.csv.gz"}
+    epd_paths = {}
+    for r in epd_json["result"]["resources"]:
+        if r["name"].startswith("EPD_"):
+            period = f"{r['name'][4:8]}-{r['name'][8:10]}"
+            epd_paths[period] = _path(site, r["url"])
+            site.file(epd_paths[period], epd[period])
+    scmd_json = recorded(SCMD_JSON)
+    site.json(SCMD_API, scmd_json)
+    scmd_source = shared_data / "scmd" / "scmd_narcolepsy_meds_trust_monthly_2019_2021.csv.gz"
+    scmd = {}
+    for r in scmd_json["result"]["resources"]:
+        if r["name"] == "SCMD_WIP_201902":
+            continue  # superseded by the provisional file: never to be asked for (404 if it is)
+        month = f"{r['name'][-6:-2]}-{r['name'][-2:]}"
+        scmd[r["name"]] = _scmd_month(scmd_source, month)
+        site.file(_path(site, r["url"]), scmd[r["name"]])
+    site.page(LIST_SERIES, "nhse_list_sizes_series.html")
+    site.page(LIST_SERIES + "/january-2016", "nhse_list_sizes_january-2016.html")
+    list_sizes = shared_data / "list_sizes" / "Patient_List_Size_2016_01-03_age_sex.csv.gz"
+    site.file("/nhsefiles/publicationimport/pub19xxx/pub19775/Patient_List_Size_2016_01-03_age_sex.csv.gz", list_sizes)
+    site.page(QOF_SERIES, "nhse_qof_series.html")
+    site.page(QOF_SERIES + "/2018-19", "nhse_qof_2018-19.html")
+    member, archive = _qof_zip(shared_data / "qof" / "qofGP_1819_CardioVascular.csv.gz")
+    site.file("/nhsefiles/A8/491BAC/QOF_1819_v2.zip", archive)
+    epraccur = shared_data / "ods" / "epraccur_2026-02.csv.gz"
+    site.file(ODS_REPORT, epraccur)
+    return Publishers(site, epd, epd_paths, epd_json, scmd, list_sizes, member, epraccur)

@@ -4,104 +4,15 @@ from ../shared/data, and the warehouse's ledger as the judge of what was loaded.
 
 from __future__ import annotations
 
-import functools
 import gzip
 import hashlib
-import io
 import json
-import zipfile
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
 from uptake.sources import read_file
 from uptake.sources.fetch import SOURCES, Fetcher, FetchError, NotPublished, SchemaChanged, VerifyError
-
-EPD_JSON = "nhsbsa_package_show_english-prescribing-data-epd.json"
-SCMD_JSON = "nhsbsa_package_show_secondary-care-medicines-data-indicative-price.json"
-EPD_API = "/nhsbsa/api/3/action/package_show?id=english-prescribing-data-epd"
-SCMD_API = "/nhsbsa/api/3/action/package_show?id=secondary-care-medicines-data-indicative-price"
-LIST_SERIES = "/nhse/data-and-information/publications/statistical/patients-registered-at-a-gp-practice"
-QOF_SERIES = ("/nhse/data-and-information/publications/statistical/"
-              "quality-and-outcomes-framework-achievement-prevalence-and-exceptions-data")
-ODS_REPORT = "/ods/api/getReport?report=epraccur"
-
-
-@dataclass
-class Publishers:
-    """The local site set up as the three publishers, and the real files it serves."""
-
-    site: object
-    epd: dict  # period → source file
-    epd_paths: dict  # period → URL path
-    epd_json: dict
-    scmd: dict  # name → bytes served
-    list_sizes: Path
-    qof_member: bytes
-    epraccur: Path
-
-    def serve_epd_json(self) -> None:
-        self.site.json(EPD_API, self.epd_json)
-
-
-def _path(site, url: str) -> str:
-    return urlsplit(site.rewrite(url)).path
-
-
-@functools.lru_cache(maxsize=None)
-def _scmd_month(source: Path, month: str) -> bytes:
-    """The rows of one month of a real SCMD extract, as NHSBSA publishes one file per month."""
-    with gzip.open(source, "rt", encoding="utf-8", newline="") as f:
-        header, *lines = f.read().splitlines()
-    return ("\n".join([header, *(line for line in lines if line.startswith(month))]) + "\n").encode()
-
-
-@functools.lru_cache(maxsize=None)
-def _qof_zip(source: Path) -> tuple[bytes, bytes]:
-    """A raw-data ZIP holding one real QOF register file (a stand-in for NHS England's ZIP)."""
-    member = gzip.decompress(source.read_bytes())
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("qofGP_1819_CardioVascular.csv", member)
-        z.writestr("README.txt", "QOF 2018-19 raw data (test stand-in: one reshaped register file)\n")
-    return member, archive.getvalue()
-
-
-@pytest.fixture
-def nhs(site, shared_data, recorded_json) -> Publishers:
-    epd_json = recorded_json(EPD_JSON)
-    site.json(EPD_API, epd_json)
-    epd = {"2017-09": shared_data / "epd" / "openprescribing_e2e_EPD_201709_4practices.csv.gz",
-           "2017-10": shared_data / "epd" / "openprescribing_e2e_EPD_201710_4practices.csv.gz"}
-    epd_paths = {}
-    for r in epd_json["result"]["resources"]:
-        if r["name"].startswith("EPD_"):
-            period = f"{r['name'][4:8]}-{r['name'][8:10]}"
-            epd_paths[period] = _path(site, r["url"])
-            site.file(epd_paths[period], epd[period])
-    scmd_json = recorded_json(SCMD_JSON)
-    site.json(SCMD_API, scmd_json)
-    scmd_source = shared_data / "scmd" / "scmd_narcolepsy_meds_trust_monthly_2019_2021.csv.gz"
-    scmd = {}
-    for r in scmd_json["result"]["resources"]:
-        if r["name"] == "SCMD_WIP_201902":
-            continue  # superseded by the provisional file: never to be asked for (404 if it is)
-        month = f"{r['name'][-6:-2]}-{r['name'][-2:]}"
-        scmd[r["name"]] = _scmd_month(scmd_source, month)
-        site.file(_path(site, r["url"]), scmd[r["name"]])
-    site.page(LIST_SERIES, "nhse_list_sizes_series.html")
-    site.page(LIST_SERIES + "/january-2016", "nhse_list_sizes_january-2016.html")
-    list_sizes = shared_data / "list_sizes" / "Patient_List_Size_2016_01-03_age_sex.csv.gz"
-    site.file("/nhsefiles/publicationimport/pub19xxx/pub19775/Patient_List_Size_2016_01-03_age_sex.csv.gz", list_sizes)
-    site.page(QOF_SERIES, "nhse_qof_series.html")
-    site.page(QOF_SERIES + "/2018-19", "nhse_qof_2018-19.html")
-    member, archive = _qof_zip(shared_data / "qof" / "qofGP_1819_CardioVascular.csv.gz")
-    site.file("/nhsefiles/A8/491BAC/QOF_1819_v2.zip", archive)
-    epraccur = shared_data / "ods" / "epraccur_2026-02.csv.gz"
-    site.file(ODS_REPORT, epraccur)
-    return Publishers(site, epd, epd_paths, epd_json, scmd, list_sizes, member, epraccur)
 
 
 @pytest.fixture
@@ -153,9 +64,9 @@ def test_an_unknown_dataset_is_one_clear_line(nhs, home, make_settings, recorded
 
 
 def test_a_503_from_the_api_then_success(nhs, fetcher):
-    nhs.site.routes[EPD_API].script = [("fail", 503)]
+    nhs.site.routes[nhs.EPD_API].script = [("fail", 503)]
     assert [i.period for i in fetcher.items(SOURCES["epd"])] == ["2017-09", "2017-10"]
-    assert [r["status"] for r in nhs.site.requests(EPD_API)] == [503, 200]
+    assert [r["status"] for r in nhs.site.requests(nhs.EPD_API)] == [503, 200]
 
 
 # --- download and load -------------------------------------------------------------------------------
@@ -200,7 +111,7 @@ def test_fetching_again_loads_nothing_and_downloads_nothing(nhs, fetcher, wareho
     nhs.site.clear()
     outcomes = fetcher.fetch("epd", ["2017-09", "2017-10"])
     assert [o.action for o in outcomes] == ["up_to_date", "up_to_date"]
-    assert [r["path"] for r in nhs.site.requests()] == [EPD_API]
+    assert [r["path"] for r in nhs.site.requests()] == [nhs.EPD_API]
     assert warehouse.state() == before
 
 
@@ -266,8 +177,8 @@ def test_ods_is_fetched_then_asked_for_only_if_changed(nhs, fetcher, warehouse):
     assert _count(warehouse, "SELECT count(*) FROM organisations WHERE source = 'epraccur'")[0][0] > 15_000
     (second,) = fetcher.fetch("ods")
     assert second.action == "not_modified"
-    last = nhs.site.requests(ODS_REPORT)[-1]
-    assert last["status"] == 304 and last["If-None-Match"] == nhs.site.routes[ODS_REPORT].etag
+    last = nhs.site.requests(nhs.ODS_REPORT)[-1]
+    assert last["status"] == 304 and last["If-None-Match"] == nhs.site.routes[nhs.ODS_REPORT].etag
     assert len(warehouse.state()["loads"]) == 1
 
 
@@ -351,7 +262,7 @@ def test_update_twice_the_second_fetches_and_loads_nothing(nhs, fetcher, warehou
     assert warehouse.state() == state
     # only the listings were read, and the ODS file asked for conditionally (304): no file was downloaded
     assert all(r["status"] in (200, 304) for r in nhs.site.requests())
-    assert {r["path"] for r in nhs.site.requests()} == {ODS_REPORT, EPD_API, SCMD_API, LIST_SERIES, QOF_SERIES}
+    assert {r["path"] for r in nhs.site.requests()} == {nhs.ODS_REPORT, nhs.EPD_API, nhs.SCMD_API, nhs.LIST_SERIES, nhs.QOF_SERIES}
 
 
 def test_update_with_nothing_loaded_takes_the_latest_period(nhs, fetcher):
@@ -366,8 +277,8 @@ def test_update_fetches_only_what_is_newer_than_the_last_load(nhs, fetcher):
 
 
 def test_update_goes_on_when_a_publisher_is_down(nhs, fetcher, make_settings, home, warehouse):
-    nhs.site.routes[LIST_SERIES].script = [("fail", 503)] * 3
-    nhs.site.routes[QOF_SERIES].script = [("fail", 503)] * 3
+    nhs.site.routes[nhs.LIST_SERIES].script = [("fail", 503)] * 3
+    nhs.site.routes[nhs.QOF_SERIES].script = [("fail", 503)] * 3
     outcomes, errors = fetcher.update(since="2017-09")
     assert sorted(errors) == ["list-sizes", "qof"] and "HTTP 503" in errors["qof"]
     assert {o.source for o in outcomes if o.action == "loaded"} == {"ods", "epd", "scmd"}
