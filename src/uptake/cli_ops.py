@@ -92,14 +92,15 @@ def restore_command(
     from .ops.backup import restore, verify
 
     with _errors():
+        _stage("verifying checksums")
+        manifest = verify(backup_dir)  # before anything else: a damaged backup is refused at once
         if verify_only:
-            manifest = verify(backup_dir)
             report = {"backup": str(backup_dir.resolve()), "ok": True, "created_at": manifest["created_at"],
                       "files": len(manifest["files"]), "bytes": sum(f["size"] for f in manifest["files"])}
         else:
             inst = _instance(home)
             with _database_errors():
-                report = restore(backup_dir, inst, force=force, on_stage=_stage)
+                report = restore(backup_dir, inst, force=force, manifest=manifest, on_stage=_stage)
     if as_json:
         _print_json(report)
         return

@@ -517,15 +517,17 @@ def _swap(staged: Path, dest: Path) -> None:
     _fsync_dir(dest.parent)
 
 
-def restore(folder: Path, inst: Instance, *, force: bool = False,
+def restore(folder: Path, inst: Instance, *, force: bool = False, manifest: dict | None = None,
             on_stage: Callable[[str], None] | None = None) -> dict:
-    """Restore the backup in `folder` into `inst` (Django set up on inst's database)."""
+    """Restore the backup in `folder` into `inst` (Django set up on inst's database). `manifest`:
+    what `verify(folder)` answered just before, if it was called (else it is called here)."""
     from ..warehouse import Warehouse
 
     stage = on_stage or (lambda s: None)
     folder = Path(folder).expanduser().resolve()
-    stage("verifying checksums")
-    manifest = verify(folder)
+    if manifest is None:
+        stage("verifying checksums")
+        manifest = verify(folder)
     listed = {f["path"]: f for f in manifest["files"]}
     theirs = manifest["database"]["vendor"]
     if theirs != inst.vendor:
