@@ -289,3 +289,46 @@ def test_a_source_stops_at_its_first_failure(nhs, fetcher, warehouse):
     outcomes, errors = fetcher.update(("epd",), since="2017-09")
     assert "HTTP 500" in errors["epd"] and outcomes == []
     assert warehouse.state()["loads"] == []  # 2017-10 was not loaded past the month that failed
+
+
+def _zip_resource(nhs, member_name: str, member: bytes) -> bytes:
+    """Publish EPD_201710 as NHSBSA publishes EPD with SNOMED codes: one ZIP holding the CSV."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(member_name, member)
+    archive = buffer.getvalue()
+    resource = nhs.epd_json["result"]["resources"][2]
+    resource.update(name="EPD_SNOMED_201710", format="ZIP", size=len(archive), hash="",
+                    url=resource["url"].replace("epd_201710.csv.gz", "EPD_SNOMED_201710.ZIP"))
+    nhs.site.file(_url_path(nhs, resource["url"]), archive)
+    nhs.serve_epd_json()
+    return archive
+
+
+def _url_path(nhs, url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(nhs.site.rewrite(url)).path
+
+
+def test_a_zip_resource_is_unpacked_and_loaded(nhs, fetcher, warehouse, home, rows_in):
+    member = gzip.decompress(nhs.epd["2017-10"].read_bytes())
+    _zip_resource(nhs, "EPD_SNOMED_201710.csv", member)
+    (outcome,) = fetcher.fetch("epd", ["2017-10"])
+    assert outcome.action == "loaded" and outcome.files[0]["member"] == "EPD_SNOMED_201710.csv"
+    assert _count(warehouse, "SELECT count(*) FROM prescribing")[0][0] == rows_in(nhs.epd["2017-10"])
+    assert warehouse.state()["loads"][0]["sha256"] == hashlib.sha256(member).hexdigest()
+    assert _downloads(home) == []  # the ZIP and the file taken out of it, both removed once loaded
+
+
+def test_a_changed_schema_inside_a_zip_names_the_member(nhs, fetcher, warehouse):
+    member = gzip.decompress(nhs.epd["2017-10"].read_bytes()).replace(b"BNF_CODE,", b"BNF_PRESENTATION_CODE,", 1)
+    _zip_resource(nhs, "EPD_SNOMED_201710.csv", member)
+    with pytest.raises(SchemaChanged) as info:
+        fetcher.fetch("epd", ["2017-10"])
+    assert "EPD_SNOMED_201710.ZIP!EPD_SNOMED_201710.csv:1:" in str(info.value)
+    assert info.value.missing == ["BNF_CODE"] and info.value.new == ["BNF_PRESENTATION_CODE"]
+    assert warehouse.state()["loads"] == []
