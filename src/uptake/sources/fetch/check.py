@@ -103,27 +103,33 @@ def prepare(download: Path, sha256: str, src: Source, item: Item) -> list[Ready]
             for info in members:
                 base = PurePosixPath(info.filename).name
                 tmp = out_dir / f".{base}.unzipping"
-                digest = hashlib.sha256()
-                with archive.open(info) as source, open(tmp, "wb") as target:
-                    while block := source.read(1 << 22):
-                        target.write(block)
-                        digest.update(block)
                 try:
-                    checked = check_file(tmp, src, digest.hexdigest())
-                except SchemaChanged as exc:
+                    digest = hashlib.sha256()
+                    with archive.open(info) as source, open(tmp, "wb") as target:
+                        while block := source.read(1 << 22):
+                            target.write(block)
+                            digest.update(block)
+                    try:
+                        checked = check_file(tmp, src, digest.hexdigest())
+                    except SchemaChanged as exc:
+                        refused.append(SchemaChanged(f"{download}!{info.filename}", exc.args[0].split(":1: ", 1)[1],
+                                                     missing=exc.missing, new=exc.new))
+                        continue
+                    except InputError as exc:
+                        raise InputError(f"{download}!{info.filename}", exc.message, line=exc.line,
+                                         column=exc.column) from None
+                    final = out_dir / src.local_name(item, checked.format.id, base)
+                    os.replace(tmp, final)
+                finally:
                     tmp.unlink(missing_ok=True)
-                    refused.append(SchemaChanged(f"{download}!{info.filename}", exc.args[0].split(":1: ", 1)[1],
-                                                 missing=exc.missing, new=exc.new))
-                    continue
-                except InputError:
-                    tmp.unlink(missing_ok=True)
-                    raise
-                final = out_dir / src.local_name(item, checked.format.id, base)
-                os.replace(tmp, final)
                 ready.append(Ready(final, checked.format, checked.sha256,
                                    [n.replace(tmp.name, base) for n in checked.notes], member=info.filename))
     except zipfile.BadZipFile as exc:
         raise UptakeError(f"{download}: not a complete ZIP file ({exc}); expected the publisher's ZIP archive") from None
+    except OSError as exc:
+        for r in ready:
+            r.path.unlink(missing_ok=True)
+        raise UptakeError(f"{download}: cannot take the files out of the ZIP ({exc.strerror or exc})") from None
     except BaseException:
         for r in ready:
             r.path.unlink(missing_ok=True)

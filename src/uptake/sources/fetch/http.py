@@ -184,11 +184,11 @@ class Http:
 
     # --- small answers ----------------------------------------------------------------------
 
-    def get_bytes(self, url: str) -> bytes:
+    def get_bytes(self, url: str, accept: str | None = None) -> bytes:
         """The whole body of a small answer (a JSON document, an HTML page), with retries."""
 
         def attempt() -> bytes:
-            with self._open(url, {}) as resp:
+            with self._open(url, {"Accept": accept} if accept else {}) as resp:
                 length = resp.headers.get("Content-Length")
                 try:
                     body = resp.read(MAX_PAGE + 1)
@@ -204,17 +204,8 @@ class Http:
         return self._retrying(url, attempt)  # type: ignore[return-value]
 
     def get_json(self, url: str):
-        """A JSON answer. A CKAN error answer (HTTP 404/409 with {"success": false, ...}) comes
-        back as its JSON, so that the caller can say what the API said."""
-
-        def attempt() -> bytes:
-            with self._open(url, {"Accept": "application/json"}) as resp:
-                try:
-                    return resp.read(MAX_PAGE + 1)
-                except (TimeoutError, socket.timeout, ConnectionError, http.client.HTTPException, OSError) as exc:
-                    raise _Retry(_describe(exc)) from None
-
-        body = self._retrying(url, attempt)
+        """A JSON answer (HTTP 404 raises NotFound; other refusals FetchError, with the answer's start)."""
+        body = self.get_bytes(url, accept="application/json")
         try:
             return json.loads(body)
         except ValueError:
@@ -364,7 +355,11 @@ def _stream(resp, part: Path, hashes: _Hashes, have: int, total: int | None, pro
                 raise _Retry(f"{_describe(exc)} after {have + received:,} bytes", progressed=received > 0) from None
             if not n:
                 break
-            out.write(view[:n])
+            try:
+                out.write(view[:n])
+            except OSError as exc:  # a full disk, say: not worth retrying
+                raise FetchError(f"{part}: cannot write the download ({exc.strerror or exc}) after "
+                                 f"{have + received:,} bytes; the partial file is kept for the next run") from None
             hashes.update(view[:n])
             received += n
             if progress is not None:
