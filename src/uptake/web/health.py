@@ -74,8 +74,12 @@ def warehouse() -> dict:
                 if not (root / rel).is_file():
                     raise WarehouseProblem(root, f"{root / rel} is missing (dataset {name}, partition {key})")
                 files += 1
-        newest = parts[max(parts)]
-        rows = sum(pq.read_metadata(root / rel).num_rows for rel in newest["files"])
+        newest, rows = parts[max(parts)], 0
+        for rel in newest["files"]:
+            try:
+                rows += pq.read_metadata(root / rel).num_rows
+            except Exception as exc:  # whatever Arrow says about a damaged file
+                raise WarehouseProblem(root, f"{root / rel}: its Parquet footer cannot be read ({exc})") from None
         if rows != newest["rows"]:
             raise WarehouseProblem(root, f"dataset {name}, partition {max(parts)}: the Parquet files hold {rows} "
                                          f"rows; the ledger recorded {newest['rows']}")
