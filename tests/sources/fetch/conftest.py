@@ -53,7 +53,8 @@ class Route:
     ranges: bool = True  # honour Range requests
     # What to do with the next requests, one action each, in turn; then answer normally:
     # ("fail", 503): answer that status; ("stall", 1.5): wait that long, then answer;
-    # ("drop", 100_000): send the headers and that many bytes of the body, then close the connection.
+    # ("drop", 100_000): send the headers and that many bytes of the body, then close the connection;
+    # ("hang", 100_000): send that many bytes of the body, then send nothing more (until the test ends).
     script: list[tuple[str, float]] = field(default_factory=list)
     retry_after: str | None = None  # sent with failures
 
@@ -67,6 +68,7 @@ class Site:
         self.log: list[dict] = []
         self.base = ""
         self.lock = threading.Lock()
+        self.stopping = threading.Event()  # set when the test ends: a hanging answer gives up
 
     # --- routes -------------------------------------------------------------------------------
 
@@ -128,7 +130,7 @@ class Handler(BaseHTTPRequestHandler):
         with site.lock:
             action, value = route.script.pop(0) if route.script else ("ok", 0)
         fail = int(value) if action == "fail" else None
-        drop = int(value) if action == "drop" else None
+        drop = int(value) if action in ("drop", "hang") else None
         if action == "stall":
             time.sleep(value)
         if fail is not None:
@@ -178,6 +180,8 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             pass
+        if action == "hang":
+            site.stopping.wait(30)
         if drop is not None:
             self.close_connection = True
 
@@ -204,6 +208,7 @@ def site():
     try:
         yield s
     finally:
+        s.stopping.set()
         server.shutdown()
         server.server_close()
         thread.join(5)

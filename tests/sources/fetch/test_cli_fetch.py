@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -113,3 +115,32 @@ def test_errors_are_one_line_without_a_traceback(nhs, home):
     assert bad.exit_code == 1 and "'2017-13' is not a month; expected YYYY-MM" in bad.output
     unknown = runner.invoke(app, ["--home", str(home), "update", "--only", "bnf"], env=_env(nhs.site))
     assert unknown.exit_code == 1 and "unknown source(s) bnf" in unknown.output
+
+
+def test_a_killed_download_is_resumed_by_the_next_run(nhs, home):
+    """SIGKILL part-way through a download: the next `uptake fetch` asks only for the rest."""
+    route = nhs.site.routes[nhs.epd_paths["2017-09"]]
+    route.script = [("hang", 120_000)]  # 120,000 bytes, then nothing more
+    env = dict(os.environ, PYTHONPATH=str(SRC), **_env(nhs.site))
+    proc = subprocess.Popen([sys.executable, "-m", "uptake", "--home", str(home), "fetch", "epd", "--months", "2017-09"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    part = home / "downloads" / "epd" / "2017-09" / "epd_201709.csv.gz.part"
+    try:
+        deadline = time.monotonic() + 60
+        while not (part.exists() and part.stat().st_size > 0) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    have = part.stat().st_size
+    assert 0 < have <= 120_000
+    assert not (home / "warehouse" / "state.json").exists()
+    nhs.site.clear()
+    result = runner.invoke(app, ["--home", str(home), "fetch", "epd", "--months", "2017-09", "--keep"],
+                           env=_env(nhs.site))
+    assert result.exit_code == 0, result.output
+    assert f"resumed at {have:,} bytes" in result.stdout and "10,027 prescribing rows" in result.stdout
+    (asked,) = nhs.site.requests(nhs.epd_paths["2017-09"])
+    assert asked["Range"] == f"bytes={have}-" and asked["status"] == 206
+    kept = home / "downloads" / "epd" / "2017-09" / "epd_201709.csv.gz"
+    assert kept.read_bytes() == nhs.epd["2017-09"].read_bytes() and not part.exists()

@@ -341,27 +341,27 @@ class Http:
 
 
 def _stream(resp, part: Path, hashes: _Hashes, have: int, total: int | None, progress: Progress | None) -> int:
-    """Copy the body to the end of `part`, a block at a time; the bytes received. A read that
-    fails part-way keeps what was written (flushed) for the next attempt to continue from."""
-    buffer = bytearray(CHUNK)
-    view = memoryview(buffer)
+    """Copy the body to the end of `part` as it arrives (each read takes what the connection has,
+    up to CHUNK, and is written at once, unbuffered): a run killed or stalled part-way leaves on
+    disk every byte received, for the next attempt to continue from. Returns the bytes received."""
     received = 0
-    with open(part, "ab") as out:
+    with open(part, "ab", buffering=0) as out:
         while True:
             try:
-                n = resp.readinto(view)
+                block = resp.read1(CHUNK)
             except (TimeoutError, socket.timeout, ConnectionError, http.client.HTTPException, OSError) as exc:
-                out.flush()
                 raise _Retry(f"{_describe(exc)} after {have + received:,} bytes", progressed=received > 0) from None
-            if not n:
+            if not block:
                 break
             try:
-                out.write(view[:n])
+                view = memoryview(block)
+                while view:
+                    view = view[out.write(view):]
             except OSError as exc:  # a full disk, say: not worth retrying
                 raise FetchError(f"{part}: cannot write the download ({exc.strerror or exc}) after "
                                  f"{have + received:,} bytes; the partial file is kept for the next run") from None
-            hashes.update(view[:n])
-            received += n
+            hashes.update(block)
+            received += len(block)
             if progress is not None:
                 progress(have + received, total)
     return received
