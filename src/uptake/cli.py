@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .config import home_dir
+from .config import home_dir, warehouse_dir
 from .errors import UptakeError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -51,7 +51,7 @@ def _home(home: Path | None) -> Path:
 def _warehouse(home: Path | None):
     from .warehouse import Warehouse
 
-    return Warehouse(_home(home) / "warehouse")
+    return Warehouse(warehouse_dir(home or State.home))
 
 
 def _print_json(data: Any) -> None:
@@ -452,6 +452,7 @@ from . import cli_portal  # noqa: E402,F401  (registers publish, serve)
 from . import cli_compliance  # noqa: E402,F401  (registers compliance, user)
 from . import cli_alerts  # noqa: E402,F401  (registers alerts send, subscribe, list, log)
 from . import cli_fetch  # noqa: E402,F401  (registers fetch, update)
+from . import cli_ops  # noqa: E402,F401  (registers backup, restore, migrate)
 from . import cli_reports  # noqa: E402,F401  (registers report)
 
 if __name__ == "__main__":  # pragma: no cover

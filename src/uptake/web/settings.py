@@ -15,6 +15,14 @@
                            a host, messages are written as files to <home>/outbox instead
     UPTAKE_MAIL_FROM       the sender of those messages
     UPTAKE_LOGIN_LIMIT     wrong passwords before sign-in is paused for 15 minutes (default 5)
+    UPTAKE_WAREHOUSE       the warehouse directory /healthz checks (default: <home>/warehouse, checked
+                           only when it exists; when set, it must exist)
+    UPTAKE_LOG_FORMAT      text (default) or json: one JSON object per line (web/logging.py)
+    UPTAKE_LOG_LEVEL       WARNING by default; INFO adds one line per request
+    UPTAKE_HTTPS           1 behind a reverse proxy that terminates HTTPS and sets X-Forwarded-Proto:
+                           secure cookies, HSTS, requests taken as https
+    UPTAKE_CSRF_TRUSTED_ORIGINS  comma-separated origins (https://host) allowed to post forms
+Every variable, with its default, is in docs/operations.md.
 """
 
 from __future__ import annotations
@@ -22,9 +30,10 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qsl, unquote, urlparse
 
-from ..config import home_dir
+from ..config import home_dir, warehouse_dir
+from .logging import logging_config
 
 WEB = Path(__file__).resolve().parent
 FRONTEND = WEB / "frontend" / "node_modules"
@@ -34,8 +43,16 @@ DEBUG = os.environ.get("UPTAKE_DEBUG", "") == "1"
 SECRET_KEY = os.environ.get("UPTAKE_SECRET_KEY") or "uptake-local-only-not-secret"
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("UPTAKE_ALLOWED_HOSTS", "localhost,127.0.0.1,testserver").split(",")
                  if h.strip()]
+_LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]", "testserver"}
+if not os.environ.get("UPTAKE_SECRET_KEY") and not DEBUG and set(ALLOWED_HOSTS) - _LOCAL_HOSTS:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("UPTAKE_SECRET_KEY is not set: a portal serving "
+                               f"{', '.join(sorted(set(ALLOWED_HOSTS) - _LOCAL_HOSTS))} needs a secret key of its own "
+                               "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))')")
 PUBLISHED = Path(os.environ.get("UPTAKE_PUBLISHED") or HOME / "published" / "scorecard.duckdb")
 GEO_DIR = PUBLISHED.parent / "geo"
+WAREHOUSE = warehouse_dir()  # what /healthz checks (web/health.py); the pages read only PUBLISHED
 
 
 def _database(url: str | None) -> dict:
@@ -45,9 +62,11 @@ def _database(url: str | None) -> dict:
     if u.scheme == "sqlite":
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": unquote(u.path) or ":memory:"}
     if u.scheme in ("postgres", "postgresql"):
+        # ?sslmode=require&connect_timeout=10 ...: libpq connection parameters, passed on
         return {"ENGINE": "django.db.backends.postgresql", "NAME": unquote(u.path.lstrip("/")),
                 "USER": unquote(u.username or ""), "PASSWORD": unquote(u.password or ""),
-                "HOST": u.hostname or "", "PORT": str(u.port or ""), "CONN_MAX_AGE": 60}
+                "HOST": u.hostname or "", "PORT": str(u.port or ""), "CONN_MAX_AGE": 60,
+                "CONN_HEALTH_CHECKS": True, "OPTIONS": dict(parse_qsl(u.query))}
     raise ValueError(f"UPTAKE_DATABASE_URL {url!r}: expected postgres://… or sqlite:///…")
 
 
@@ -114,6 +133,7 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 MIDDLEWARE = [
+    "uptake.web.logging.RequestLog",  # first: times every answer, static files included
     "django.middleware.security.SecurityMiddleware",
     "uptake.web.security.SecurityHeaders",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -148,18 +168,31 @@ STATICFILES_DIRS = [
     ("vega-lite", str(FRONTEND / "vega-lite" / "build")),
     ("vega-embed", str(FRONTEND / "vega-embed" / "build")),
 ]
-WHITENOISE_USE_FINDERS = True  # serve straight from the npm packages when collectstatic has not run
-WHITENOISE_MAX_AGE = 3600
+if STATIC_ROOT:
+    # Production: `django-admin collectstatic` copies every file to STATIC_ROOT with its content's
+    # hash in the name and gzip/Brotli copies beside it; pages link the hashed names, which
+    # WhiteNoise serves with a ten-year `Cache-Control: max-age=315360000, public, immutable`
+    # and the compressed copy a browser accepts.
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    WHITENOISE_USE_FINDERS = False
+else:
+    WHITENOISE_USE_FINDERS = True  # serve straight from the npm packages when collectstatic has not run
+WHITENOISE_MAX_AGE = 3600  # files asked for by their unhashed names (the NHS stylesheet's icons)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
 USE_TZ = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("UPTAKE_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
+if os.environ.get("UPTAKE_HTTPS", "") == "1":
+    # Behind a reverse proxy that terminates TLS and says so in X-Forwarded-Proto (docs/operations.md).
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("UPTAKE_HSTS_SECONDS") or 31536000)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("UPTAKE_LOG_LEVEL", "WARNING")},
-}
+LOGGING = logging_config(os.environ.get("UPTAKE_LOG_FORMAT", "text"), os.environ.get("UPTAKE_LOG_LEVEL", "WARNING"))

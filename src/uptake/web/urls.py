@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from . import reports_views, views
+from . import health, reports_views, views
 from .api import api
 
 urlpatterns = [
@@ -17,7 +17,7 @@ urlpatterns = [
     path("downloads/", views.downloads, name="downloads"),
     path("downloads/scorecard.<str:fmt>", views.download_scorecard, name="download_scorecard"),
     path("maps/<str:level>.geojson", views.map_file, name="map_file"),
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
     path("assets/nhsuk-frontend.css", views.nhsuk_css, name="nhsuk_css"),
     path("assets/vega-interpreter.js", views.vega_interpreter, name="vega_interpreter"),
     path("compliance/", include("uptake.web.compliance.urls")),

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from django.conf import settings
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
@@ -417,25 +417,6 @@ def vega_interpreter(request):
     resp = HttpResponse(_INTERPRETER, content_type="text/javascript; charset=utf-8")
     resp["Cache-Control"] = "public, max-age=86400"
     return resp
-
-
-def healthz(request):
-    from django.db import connection
-
-    checks = {}
-    try:
-        pub = published()
-        checks["published"] = {"ok": True, "published_at": pub.published_at, "months": len(pub.months())}
-    except Exception as exc:  # a health check reports every failure, whatever its kind
-        checks["published"] = {"ok": False, "error": str(exc)}
-    try:
-        with connection.cursor() as cur:
-            cur.execute("SELECT 1")
-        checks["database"] = {"ok": True, "vendor": connection.vendor}
-    except Exception as exc:
-        checks["database"] = {"ok": False, "error": str(exc)}
-    ok = all(c["ok"] for c in checks.values())
-    return JsonResponse({"ok": ok, **checks}, status=200 if ok else 503)
 
 
 def not_found(request, exception=None):
