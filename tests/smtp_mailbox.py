@@ -1,6 +1,6 @@
 """A real SMTP server for tests, on a free port of 127.0.0.1, that keeps every message it is sent.
 
-    from mailbox import Mailbox            # tests/ is on pytest's pythonpath
+    from smtp_mailbox import Mailbox       # tests/ is on pytest's pythonpath
 
     with Mailbox() as box:                 # listening once this returns
         env = {"UPTAKE_SMTP_HOST": box.host, "UPTAKE_SMTP_PORT": str(box.port)}
@@ -13,11 +13,10 @@ test talks real SMTP to it, so what is checked is what would leave for a mail se
 relayed anywhere. `wait_for` blocks on a condition (no polling sleeps) until a matching message
 arrives or the timeout passes (AssertionError listing what did arrive).
 
-Its name is the standard library's `mailbox` too, and tests/ comes first on pytest's path: so that
-code importing the standard module here (aiosmtpd.handlers does) still works, any other name is
-looked up in the standard `mailbox` (module __getattr__). Whether `import mailbox` finds this file
-or the standard one depends on which was imported first, so load it by path to be sure (as
-tests/e2e/conftest.py does) or check for `Mailbox.wait_for`.
+It can also misbehave as real servers do, to test what the sender does then: `refuse` is a set of
+addresses whose RCPT TO it answers 550 (the message is not accepted for them), and `accept_limit`
+(when not None) is how many more messages it accepts before answering every MAIL FROM with
+421 "shutting down" (a server going away half-way through a run).
 """
 
 from __future__ import annotations
@@ -64,18 +63,34 @@ def _parse(sender: str, recipients: list[str], raw: bytes) -> Mail:
         part = msg.get_body(preferencelist=(kind,))
         parts[kind] = part.get_content() if part is not None else ""
     return Mail(sender=sender, recipients=tuple(r.lower() for r in recipients), to=str(msg.get("To", "")),
-                subject=str(msg.get("Subject", "")), text=parts["plain"], html=parts["html"], raw=raw)
+                subject=str(msg.get("Subject", "")).strip(), text=parts["plain"], html=parts["html"], raw=raw)
 
 
 class _Handler:
     def __init__(self, box: Mailbox):
         self.box = box
 
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):  # aiosmtpd's hook
+        if self.box.accept_limit is not None and self.box.accept_limit <= 0:
+            return "421 4.3.2 Service shutting down (test server)"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # aiosmtpd's hook
+        if address.lower() in self.box.refuse:
+            return "550 5.1.1 Mailbox unavailable (refused by the test server)"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):  # aiosmtpd's hook, names fixed by it
         raw = envelope.original_content or envelope.content
         if isinstance(raw, str):
             raw = raw.encode("utf-8")
         self.box._add(_parse(envelope.mail_from or "", list(envelope.rcpt_tos), raw))
+        if self.box.accept_limit is not None:
+            self.box.accept_limit -= 1
         return "250 Message accepted for delivery"
 
 
@@ -100,6 +115,8 @@ class Mailbox:
         self._messages: list[Mail] = []
         self._arrived = threading.Condition()
         self._controller = None
+        self.refuse: set[str] = set()  # lower-case addresses whose RCPT TO is answered 550
+        self.accept_limit: int | None = None  # messages still accepted before 421 to every MAIL FROM
 
     # --- lifecycle ----------------------------------------------------------------------------------
 
@@ -172,23 +189,3 @@ class Mailbox:
                                          f"{timeout:g} s; received: {seen}")
                 self._arrived.wait(left)
             return found
-
-
-def __getattr__(name: str):
-    """Everything else is the standard library's `mailbox` (this file shadows it on the path)."""
-    import importlib.util
-    import sys
-    import sysconfig
-    from pathlib import Path
-
-    std = sys.modules.get("_stdlib_mailbox")
-    if std is None:
-        spec = importlib.util.spec_from_file_location(
-            "_stdlib_mailbox", Path(sysconfig.get_paths()["stdlib"]) / "mailbox.py")
-        std = importlib.util.module_from_spec(spec)
-        sys.modules["_stdlib_mailbox"] = std
-        spec.loader.exec_module(std)
-    try:
-        return getattr(std, name)
-    except AttributeError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None

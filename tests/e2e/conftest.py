@@ -4,7 +4,7 @@ Chromium driven by Playwright's sync API. Never downloads Playwright's own brows
 touches the network beyond 127.0.0.1.
 
 The portal sends its e-mail (registration confirmations, ...) by SMTP to a local server in this
-process (tests/mailbox.py; the `mailbox` fixture), so a test reads what a person would be sent.
+process (tests/smtp_mailbox.py; the `mailbox` fixture), so a test reads what a person would be sent.
 
 Screenshots of every page visited go to $UPTAKE_ARTIFACTS/e2e (or, when that is unset, to an
 `e2e-artifacts` directory under pytest's temporary base); the directory is printed.
@@ -12,7 +12,6 @@ Screenshots of every page visited go to $UPTAKE_ARTIFACTS/e2e (or, when that is 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -115,23 +114,13 @@ MEMBER = ("member@example.org", "an e2e member password 7")  # a confirmed membe
 MAIL_FROM = "uptake@example.org"
 
 
-def _load_mailbox():
-    """tests/mailbox.py by its path: its name is also the standard library's `mailbox`, so a plain
-    import could find either, depending on what was imported first."""
-    name = "uptake_tests_mailbox"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "mailbox.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 @pytest.fixture(scope="session")
 def mailbox():
-    """The local SMTP server the e2e portal sends its e-mail to (tests/mailbox.py's Mailbox):
+    """The local SMTP server the e2e portal sends its e-mail to (tests/smtp_mailbox.py's Mailbox):
     `mailbox.wait_for(address, subject=..., since=...)`."""
-    box = _load_mailbox().Mailbox("127.0.0.1").start()
+    from smtp_mailbox import Mailbox
+
+    box = Mailbox("127.0.0.1").start()
     try:
         yield box
     finally:

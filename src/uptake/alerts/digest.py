@@ -18,6 +18,7 @@ Auto-Submitted. The footer lists each subscription with its own unsubscribe link
 from __future__ import annotations
 
 import email.message
+import hashlib
 import email.policy
 import logging
 from dataclasses import dataclass
@@ -97,7 +98,7 @@ def _images(items: list[Item], message_id: str) -> dict[str, tuple[str, bytes]]:
     from ..reports.images import ChartError, png
 
     domain = message_id.strip("<>").rpartition("@")[2] or "uptake.local"
-    stem = message_id.strip("<>").partition("@")[0]
+    stem = hashlib.sha256(message_id.encode()).hexdigest()[:16]  # short: the header stays on one line
     out: dict[str, tuple[str, bytes]] = {}
     for item in items:
         if len(out) >= MAX_IMAGES:
@@ -125,7 +126,7 @@ def compose(items: list[Item], *, to: str, as_of: date, month: date, message_id:
         if not mine:
             continue
         sections.append({"title": SECTIONS[kind], "items": [{
-            "title": i.alert.title, "text": i.alert.text, "url": site_url + i.alert.url,
+            "key": i.alert.key, "title": i.alert.title, "text": i.alert.text, "url": site_url + i.alert.url,
             "because": [by_follow.get(f.id, f"{f.kind} {f.target}") for f in i.follows],
             "cid": images[i.alert.key][0] if i.alert.key in images else None,
             "alt": f"Funnel plot for {i.alert.title}" if i.alert.key in images else ""} for i in mine]})

@@ -1,11 +1,17 @@
 """/api/v1/alerts: a signed-in person's own subscriptions (list, add, remove) and the digests sent
 to them, by session or HTTP Basic. Nobody sees or removes another person's: someone else's
-subscription answers 404, exactly as one that does not exist."""
+subscription answers 404, exactly as one that does not exist.
+
+Every answer is marked `Cache-Control: private, no-store` and carries its own ETag: the portal's
+cache (uptake.web.caching) decides who is asking before the API authenticates HTTP Basic, so
+without these it would keep a Basic-authenticated answer as if it were anyone's."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Literal
 
+from django.http import HttpResponse
 from ninja import Router, Schema, Status
 from pydantic import Field
 
@@ -53,16 +59,23 @@ def _out(s: Subscription) -> dict:
 AUTH_ERRORS = {401: Message}
 
 
+def _private(response: HttpResponse) -> None:
+    response["Cache-Control"] = "private, no-store"
+    response["ETag"] = f'"a-{secrets.token_hex(8)}"'  # never the portal cache's: never stored or matched
+
+
 @router.get("/subscriptions", auth=AUTH, response={200: list[SubscriptionOut], **AUTH_ERRORS},
             summary="What you follow")
-def subscriptions(request):
+def subscriptions(request, response: HttpResponse):
+    _private(response)
     return [_out(s) for s in Subscription.objects.filter(user=request.user).order_by("kind", "target")]
 
 
 @router.post("/subscriptions", auth=AUTH, response={200: SubscriptionOut, 201: SubscriptionOut, 400: Message,
                                                     **AUTH_ERRORS, 422: Message, 503: Message},
              summary="Follow something (201; 200 when you already follow it)")
-def subscribe(request, body: SubscriptionIn):
+def subscribe(request, body: SubscriptionIn, response: HttpResponse):
+    _private(response)
     try:
         target = check(body.kind, body.target)
     except UptakeError as exc:
@@ -73,7 +86,8 @@ def subscribe(request, body: SubscriptionIn):
 
 @router.delete("/subscriptions/{subscription_id}", auth=AUTH, response={204: None, 404: Message, **AUTH_ERRORS},
                summary="Stop following it")
-def unsubscribe(request, subscription_id: int):
+def unsubscribe(request, subscription_id: int, response: HttpResponse):
+    _private(response)
     gone, _ = Subscription.objects.filter(pk=subscription_id, user=request.user).delete()
     if not gone:
         return Status(404, {"detail": f"you have no subscription {subscription_id}"})
@@ -82,7 +96,8 @@ def unsubscribe(request, subscription_id: int):
 
 @router.get("/digests", auth=AUTH, response={200: list[DigestOut], **AUTH_ERRORS},
             summary="The alert e-mails sent to you (latest first, up to 100)")
-def digests(request):
+def digests(request, response: HttpResponse):
+    _private(response)
     return [{"id": d.pk, "as_of": d.as_of.isoformat(), "month": d.month, "status": d.status, "subject": d.subject,
              "alerts": d.keys, "attempts": d.attempts, "created_at": d.created_at.isoformat(),
              "sent_at": d.sent_at.isoformat() if d.sent_at else None}
