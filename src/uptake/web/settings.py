@@ -178,6 +178,12 @@ if STATIC_ROOT:
         "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
     }
     WHITENOISE_USE_FINDERS = False
+    # Source maps, TypeScript declarations, Sass and templates of the npm packages are not fetched
+    # by pages: compressing them would double collectstatic's time for nothing.
+    WHITENOISE_SKIP_COMPRESS_EXTENSIONS = (
+        "jpg", "jpeg", "png", "gif", "webp", "zip", "gz", "tgz", "bz2", "tbz", "xz", "br", "swf", "flv", "woff",
+        "woff2", "3gp", "3gpp", "asf", "avi", "m4v", "mov", "mp4", "mpeg", "mpg", "webm", "wmv",  # WhiteNoise's own
+        "map", "ts", "mts", "scss", "md", "njk")
 else:
     WHITENOISE_USE_FINDERS = True  # serve straight from the npm packages when collectstatic has not run
 WHITENOISE_MAX_AGE = 3600  # files asked for by their unhashed names (the NHS stylesheet's icons)
