@@ -93,18 +93,19 @@ def _smaller(image: bytes) -> bytes:
 
 
 def _images(items: list[Item], message_id: str) -> dict[str, tuple[str, bytes]]:
-    """alert key → (content id, PNG) for the first MAX_IMAGES alerts that have a chart. A chart
-    that cannot be drawn is left out (logged), never the digest."""
+    """alert key → (content id, PNG) for up to MAX_IMAGES alerts with a chart, urgent ones (an
+    organisation newly below the funnel limit) first. A chart that cannot be drawn is left out
+    (logged), never the digest."""
     from ..reports.images import ChartError, png
 
     domain = message_id.strip("<>").rpartition("@")[2] or "uptake.local"
     stem = hashlib.sha256(message_id.encode()).hexdigest()[:16]  # short: the header stays on one line
     out: dict[str, tuple[str, bytes]] = {}
-    for item in items:
+    candidates = sorted((i for i in items if i.alert.chart is not None),
+                        key=lambda i: not i.alert.urgent)  # stable: digest order within each
+    for item in candidates:
         if len(out) >= MAX_IMAGES:
             break
-        if item.alert.chart is None:
-            continue
         try:
             image = _smaller(png(item.alert.chart(), IMAGE_WIDTH, scale=IMAGE_SCALE))
         except ChartError as exc:
@@ -114,22 +115,36 @@ def _images(items: list[Item], message_id: str) -> dict[str, tuple[str, bytes]]:
     return out
 
 
+def _sections(items: list[Item], images: dict, site_url: str, labels: dict[int, str]) -> list[dict]:
+    """Sections by kind; in each, groups of alerts sharing a heading (an uptake section's TA and
+    level), or one alert each."""
+    sections = []
+    for kind in KINDS:
+        groups: list[dict] = []
+        for i in (i for i in items if i.alert.kind == kind):
+            a = i.alert
+            entry = {"key": a.key, "title": a.title, "text": a.text, "line": a.line, "url": site_url + a.url,
+                     "because": [labels.get(f.id, f"{f.kind} {f.target}") for f in i.follows],
+                     "cid": images[a.key][0] if a.key in images else None,
+                     "alt": f"Funnel plot: {a.title}" if a.key in images else ""}
+            if a.group and groups and groups[-1]["heading"] == a.group:
+                groups[-1]["items"].append(entry)
+            else:
+                groups.append({"heading": a.group, "url": site_url + a.group_url if a.group else "", "items": [entry]})
+        for g in groups:  # one "because" under the heading when every alert of the group shares it
+            becauses = {tuple(e["because"]) for e in g["items"]}
+            g["because"] = list(becauses.pop()) if g["heading"] and len(becauses) == 1 else []
+        if groups:
+            sections.append({"title": SECTIONS[kind], "groups": groups})
+    return sections
+
+
 def compose(items: list[Item], *, to: str, as_of: date, month: date, message_id: str, site_url: str,
             from_email: str, subscriptions: list[dict], stop_all_url: str, manage_url: str) -> DigestMail:
     """The digest for one person. `subscriptions`: every subscription of theirs as
     {label, unsubscribe (absolute URL)}; `stop_all_url` stops them all (List-Unsubscribe)."""
     images = _images(items, message_id)
-    by_follow = {s["id"]: s["label"] for s in subscriptions}
-    sections = []
-    for kind in KINDS:
-        mine = [i for i in items if i.alert.kind == kind]
-        if not mine:
-            continue
-        sections.append({"title": SECTIONS[kind], "items": [{
-            "key": i.alert.key, "title": i.alert.title, "text": i.alert.text, "url": site_url + i.alert.url,
-            "because": [by_follow.get(f.id, f"{f.kind} {f.target}") for f in i.follows],
-            "cid": images[i.alert.key][0] if i.alert.key in images else None,
-            "alt": f"Funnel plot for {i.alert.title}" if i.alert.key in images else ""} for i in mine]})
+    sections = _sections(items, images, site_url, {s["id"]: s["label"] for s in subscriptions})
     ctx = {"sections": sections, "as_of": day_text(as_of), "month": month_name(month), "site_url": site_url,
            "subscriptions": subscriptions, "stop_all_url": stop_all_url, "manage_url": manage_url,
            "count": len(items), "images_left_out": sum(1 for i in items if i.alert.chart) - len(images)}

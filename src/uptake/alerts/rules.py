@@ -36,7 +36,7 @@ import calendar
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from ..errors import UptakeError
 from ..services.scorecard import DEFAULT_MIN_ITEMS, HEADLINE_LABEL, is_small
@@ -45,6 +45,7 @@ from ..services.search import LEVEL_NAMES
 WINDOW_DAYS = 31  # "new": within the 31 days up to as-of, both ends included
 DEFAULT_PERCENTILE_DROP = 10.0
 KINDS = ("uptake", "deadline", "new_ta", "case_study", "barrier")  # also the order of a digest's sections
+LEVEL_ORDER = ("region", "icb", "sub_icb", "pcn", "practice")
 RECOMMENDATION_WORDS = {"recommended": "recommended", "optimised": "recommended for a subgroup (optimised)",
                         "cancer_drugs_fund": "recommended for use in the Cancer Drugs Fund",
                         "not_recommended": "not recommended", "only_in_research": "recommended only in research",
@@ -71,6 +72,10 @@ class Alert:
     answers: frozenset[tuple[str, str]]  # the (kind, target) follows it answers
     rank: tuple = ()  # order within its section
     chart: Callable[[], dict] | None = field(default=None, repr=False, compare=False)
+    group: str = ""  # a heading shared with similar alerts (the TA and level of uptake alerts)
+    group_url: str = ""
+    line: str = ""  # the alert in one line, under its group's heading
+    urgent: bool = False  # charts go to urgent alerts first
 
 
 def window(as_of: date) -> tuple[date, date]:
@@ -111,6 +116,25 @@ def _value(headline: str, v: float | None) -> str:
     if headline == "proportion":
         return f"{v:.1%}"
     return f"{v:,.3g} {HEADLINE_LABEL.get(headline, headline).split(' (')[0]}"
+
+
+def _number(headline: str, v: float | None) -> str:
+    """The headline value without its unit (_unit says it once)."""
+    if v is None:
+        return "no figure"
+    if headline == "index":
+        return f"{v:.0%}"
+    if headline == "proportion":
+        return f"{v:.1%}"
+    return f"{v:,.3g}"
+
+
+def _unit(headline: str) -> str:
+    if headline == "index":
+        return " of expected use"
+    if headline == "proportion":
+        return ""
+    return " " + HEADLINE_LABEL.get(headline, headline).split(" (")[0]
 
 
 def _ordinal(p: float) -> str:
@@ -190,12 +214,19 @@ def uptake_alerts(pub, month: date, previous: date | None, *, organisations: dic
         answers = {("organisation", org)} if organisations.get(org) == level else set()
         if level == "icb" and ta.id in wanted_tas:
             answers |= {("ta", ta.id), ("area", ta.clinical_area)}
+        h = now["headline"]
+        line = (f"{name} ({org}) {what}: {_number(h, now['value'])}{_unit(h)} "
+                f"(England {_number(h, now['england_value'])}; {month_name(previous)}: "
+                f"{_number(h, before['value'])})"
+                + (f"; percentile {_ordinal(before['percentile'])} → {_ordinal(now['percentile'])}"
+                   if now["percentile"] is not None and before["percentile"] is not None else "") + ".")
+        url = f"/ta/{ta.id}/?level={level}&month={month:%Y-%m}"
         out.append(Alert(
             key=f"uptake:{ta.id}:{level}:{org}:{month:%Y-%m}", kind="uptake",
-            title=f"{name} ({org}) {what} for {ta.id}", text=text,
-            url=f"/ta/{ta.id}/?level={level}&month={month:%Y-%m}", answers=frozenset(answers),
-            rank=(0 if below else 1, ta.id, level, org),
-            chart=(lambda t=ta.id, lv=level, o=org, n=name: funnels.chart(t, lv, month, o, n))))
+            title=f"{name} ({org}) {what} for {ta.id}", text=text, url=url, answers=frozenset(answers),
+            rank=(ta.number, LEVEL_ORDER.index(level), 0 if below else 1, org),
+            chart=(lambda t=ta.id, lv=level, o=org, n=name: funnels.chart(t, lv, month, o, n)),
+            group=f"{ta.id} {ta.title}: {peers}, {month_name(month)}", group_url=url, line=line, urgent=below))
     return out
 
 
@@ -310,7 +341,10 @@ def knowledge_alerts(catalogue, as_of: date) -> list[Alert]:
                          text=f"{cs.summary}{linked(cs)} Published {day_text(cs.published_on)}.",
                          url=reverse("knowledge:case_study", args=[cs.slug]), answers=answers(cs),
                          rank=(cs.published_on, cs.pk)))
-    for b in Barrier.objects.filter(hidden=False).prefetch_related("links"):
+    # a day's margin each side in UTC, then the day in the portal's time zone decides
+    around = (datetime.combine(start - timedelta(days=1), time.min, tzinfo=UTC),
+              datetime.combine(end + timedelta(days=2), time.min, tzinfo=UTC))
+    for b in Barrier.objects.filter(hidden=False, created_at__range=around).prefetch_related("links"):
         day = timezone.localdate(b.created_at)
         if not (start <= day <= end):
             continue
