@@ -47,6 +47,7 @@ from urllib.parse import quote
 
 from .. import __version__
 from ..errors import UptakeError
+from ..fsutil import fsync_dir
 
 FORMAT = "uptake-backup"
 VERSION = 1
@@ -131,12 +132,7 @@ def _copy(src: Path, dst: Path) -> tuple[int, str]:
     return size, h.hexdigest()
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+_fsync_dir = fsync_dir
 
 
 def _files_under(root: Path) -> Iterator[Path]:

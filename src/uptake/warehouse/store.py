@@ -17,16 +17,14 @@ load never modifies (it only adds new files and deletes unreferenced ones after 
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,6 +35,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..errors import UptakeError
+from ..fsutil import exclusive, fsync_dir
 from ..schemas import DATASETS, Dataset
 from ..sources import ReadResult, read_file
 
@@ -122,19 +121,9 @@ class Warehouse:
         os.replace(tmp, self.state_path)
         _fsync_dir(self.root)
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / "lock", "a+") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise UptakeError(f"{self.root}: another uptake process is loading into this warehouse; "
-                                  "wait for it to finish") from None
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+    def _locked(self):
+        return exclusive(self.root, lambda: UptakeError(
+            f"{self.root}: another uptake process is loading into this warehouse; wait for it to finish"))
 
     # --- loading ----------------------------------------------------------------------------
 
@@ -314,9 +303,4 @@ class Warehouse:
                 (self.root / f).unlink(missing_ok=True)
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+_fsync_dir = fsync_dir

@@ -15,14 +15,13 @@ latest month loaded).
 
 from __future__ import annotations
 
-import fcntl
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from ...errors import UptakeError
+from ...fsutil import exclusive
 from ...warehouse import Warehouse
 from .check import Ready, prepare, remove
 from .errors import Busy
@@ -118,19 +117,9 @@ class Fetcher:
 
     # --- running ------------------------------------------------------------------------------
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.downloads.mkdir(parents=True, exist_ok=True)
-        with open(self.downloads / "lock", "a+") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise Busy(f"{self.downloads}: another uptake process is downloading here; wait for it to "
-                           "finish") from None
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+    def _locked(self):
+        return exclusive(self.downloads, lambda: Busy(
+            f"{self.downloads}: another uptake process is downloading here; wait for it to finish"))
 
     def run(self, src: Source, steps: list[Step], load: bool = True,
             outcomes: list[Outcome] | None = None) -> list[Outcome]:
