@@ -70,3 +70,11 @@ def freeze_today(home: str | Path | None, day) -> None:
         current["today"] = day.isoformat()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(current, indent=2) + "\n")
+
+
+SITE_URL_ENV = "UPTAKE_SITE_URL"
+
+
+def site_url() -> str:
+    """The portal's public address, for links in e-mails and in reports made outside a request."""
+    return (os.environ.get(SITE_URL_ENV) or "http://127.0.0.1:8000").rstrip("/")

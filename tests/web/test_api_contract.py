@@ -28,11 +28,14 @@ OPERATIONS = [
     ("GET", "/compliance/decisions/{decision_id}/history"),
     ("GET", "/opportunities"), ("GET", "/opportunities/{key}"), ("GET", "/opportunities/icb/{code}"),
     ("GET", "/opportunities/icb/{code}/choices"), ("PUT", "/opportunities/icb/{code}/choices"),
+    ("GET", "/alerts/subscriptions"), ("POST", "/alerts/subscriptions"),
+    ("DELETE", "/alerts/subscriptions/{subscription_id}"), ("GET", "/alerts/digests"),
 ]
 # Negative cases need a parameter with a constraint to break (a level, a month pattern, a limit,
 # a format); a free string path parameter like /tas/{ta_id} has none, so nothing to negate.
 UNCONSTRAINED = {("GET", "/tas"), ("GET", "/tas/{ta_id}"), ("GET", "/months"), ("GET", "/organisations/{code}"),
-                 ("GET", "/opportunities/icb/{code}/choices")}
+                 ("GET", "/opportunities/icb/{code}/choices"), ("GET", "/alerts/subscriptions"),
+                 ("GET", "/alerts/digests")}
 CASES = [(m, p, GenerationMode.POSITIVE) for m, p in OPERATIONS] + \
         [(m, p, GenerationMode.NEGATIVE) for m, p in OPERATIONS if (m, p) not in UNCONSTRAINED]
 CHECKS = [not_a_server_error, response_schema_conformance]

@@ -12,16 +12,12 @@ from ..engine.hierarchy import ENGLAND, ENGLAND_CODE
 from ..errors import UptakeError
 from . import build, html, pdf
 
-SITE_URL_ENV = "UPTAKE_SITE_URL"
 FORMATS = {".pdf": pdf, ".html": html}
 
 
-def site_url() -> str:
-    """The portal's public address, for the links in reports and e-mails."""
-    return os.environ.get(SITE_URL_ENV, "http://localhost:8000").rstrip("/")
-
-
 def context(pub, month: str | None = None, as_of: date | None = None) -> build.Context:
+    from ..config import site_url
+
     return build.Context(pub, month=month, as_of=as_of, site_url=site_url())
 
 

@@ -32,7 +32,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlparse
 
-from ..config import home_dir, warehouse_dir
+from ..config import home_dir, site_url, warehouse_dir
 from .logging import logging_config
 
 WEB = Path(__file__).resolve().parent
@@ -122,7 +122,7 @@ else:
     EMAIL_FILE_PATH = str(HOME / "outbox")
 DEFAULT_FROM_EMAIL = os.environ.get("UPTAKE_MAIL_FROM") or "uptake <uptake@localhost>"
 ALERT_PERCENTILE_DROP = float(os.environ.get("UPTAKE_ALERT_PERCENTILE_DROP") or 10)  # docs/alerts.md
-SITE_URL = (os.environ.get("UPTAKE_SITE_URL") or "http://127.0.0.1:8000").rstrip("/")  # links in e-mails
+SITE_URL = site_url()  # links in e-mails
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
