@@ -30,7 +30,7 @@ EngineOption = Annotated[str, typer.Option("--engine", help="duckdb (embedded, d
 CurrentOption = Annotated[bool, typer.Option("--current-orgs", help="Map every month through today's organisations "
                                                                     "(default: the membership valid in each month).")]
 MonthOption = Annotated[Optional[str], typer.Option("--month", help="YYYY-MM (default: the latest loaded).")]
-LevelOption = Annotated[str, typer.Option("--level", help="region, icb, sub_icb, pcn or practice.")]
+LevelOption = Annotated[str, typer.Option("--level", help="region, icb, sub_icb, pcn or practice (scorecard: or trust).")]
 FormatOption = Annotated[str, typer.Option("--format", help="table, csv or json.")]
 MinItemsOption = Annotated[int, typer.Option("--min-items", help="Suppress observed figures below this many items.")]
 

@@ -83,14 +83,18 @@ def _show_scorecard(card) -> None:
     table = Table(title=f"{card.subject} — {card.title}", title_justify="left",
                   caption=f"{card.level} · {card.month} · ranked on {card.headline_label} · {card.membership} · "
                           f"engine {card.engine}; figures from fewer than {card.min_items} items are suppressed (*)")
+    everyone = ([card.england] if card.england else []) + card.rows
+    hospital = any(r.secondary_patients is not None for r in everyone)
     table.add_column("organisation", max_width=38, no_wrap=True, overflow="ellipsis")
-    for col in ("code", "value", "percentile", "items", "patients", "expected", "funnel 99.8%", "adjusted"):
+    for col in ("code", "value", "percentile", "items", "patients", *(("in hospital",) if hospital else ()),
+                "expected", "funnel 99.8%", "adjusted"):
         table.add_column(col, justify="left" if col in ("code", "funnel 99.8%", "adjusted") else "right")
-    for r in ([card.england] if card.england else []) + card.rows:
+    for r in everyone:
         hidden = r.suppressed
         table.add_row(r.name or "", r.org, "*" if hidden else _fmt(r.value, spec), _fmt(r.percentile, ".0f"),
                       "*" if hidden else _fmt(r.items if card.kind == "ta" else r.numerator, ",.0f"),
-                      "*" if hidden else _fmt(r.patients, ",.0f"), _fmt(r.expected, ",.0f"),
+                      "*" if hidden else _fmt(r.patients, ",.0f"),
+                      *((_fmt(r.secondary_patients, ",.0f"),) if hospital else ()), _fmt(r.expected, ",.0f"),
                       r.flag_998 or "", r.flag_998_od or "", style="bold" if r.org == "ENG" else None)
     out.print(table)
     if card.funnel:

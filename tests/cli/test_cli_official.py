@@ -52,7 +52,7 @@ def test_a_catalogue_ta_from_the_warehouse(home):
 
 def test_errors_are_one_line(home, tmp_path):
     for args, message in ((["official"], "name catalogue TAs"),
-                          (["official", "TA495"], "issued in hospitals"),
+                          (["official", "TA495", "--level", "sub_icb"], "cannot be attributed below an ICB"),
                           (["official", "--published", str(tmp_path / "none.csv")], "no such file")):
         got = runner.invoke(app, ["--home", str(home), *args])
         assert got.exit_code == 1 and message in got.output and "Traceback" not in got.output

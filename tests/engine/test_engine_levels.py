@@ -95,7 +95,7 @@ def test_practices_only_roll_up_level_by_level():
 
 
 def test_each_level_is_summed_from_the_level_below_when_every_path_passes_through_it():
-    everything = tuple(PATHS)
+    everything = tuple(t for t in PATHS if t != "trust")
     assert sc._sources("practice", everything) == [("base", "practice")]
     assert sc._sources("pcn", everything) == [("base", "pcn"), ("level", "practice")]
     # practices reach sub-ICBs directly, not through their PCN: the PCN level cannot be used
@@ -104,3 +104,32 @@ def test_each_level_is_summed_from_the_level_below_when_every_path_passes_throug
     assert sc._sources("icb", everything) == [("base", "icb"), ("level", "sub_icb")]
     assert sc._sources("region", everything) == [("base", "region"), ("level", "icb")]
     assert sc._sources("icb", ("practice",)) == [("level", "sub_icb")]
+    # trusts reach ICBs directly and regions through their ICB
+    assert sc._sources("icb", ("practice", "trust")) == [("level", "sub_icb"), ("level", "trust")]
+    assert sc._sources("region", ("practice", "trust")) == [("level", "icb")]
+    assert sc._sources("sub_icb", ("practice", "trust")) == [("level", "practice")]
+
+
+def test_hospital_issues_count_at_their_trust_its_icb_region_and_england_only():
+    rel = REL + [("T1", "trust", "I1", "icb", None), ("T1", "trust", "R1", "region", None),
+                 ("T2", "trust", "I2", "icb", None), ("T2", "trust", "R1", "region", None)]
+    rows = [r for r in FACTS if r[1] == "practice"] + [(m, "trust", t, v) for m in (M1, M2)
+                                                       for t, v in (("T1", 1000.0), ("T2", 3000.0))]
+    inp = _inputs(False)
+    inp.relations = ibis.memtable(pa.Table.from_pylist(
+        [{"child": c, "child_type": ct, "parent": p, "parent_type": pt, "valid_from": vf, "valid_to": None}
+         for c, ct, p, pt, vf in rel],
+        schema=pa.schema([("child", pa.string()), ("child_type", pa.string()), ("parent", pa.string()),
+                          ("parent_type", pa.string()), ("valid_from", pa.date32()), ("valid_to", pa.date32())])))
+    inp.scmd = ibis.memtable(pa.table({"month": pa.array([], pa.date32())}))  # loaded (its rows are in the facts)
+    assert sc.base_types(inp) == ("practice", "trust")
+    got = ibis.duckdb.connect().to_pyarrow(
+        sc.level_facts(_facts(rows), inp, (*LEVELS, "trust"), columns=("items",))).to_pylist()
+    got = {(r["level"], r["org"], r["month"]): r["items"] for r in got}
+    assert got[("trust", "T1", M2)] == 1000.0
+    assert got[("icb", "I1", M2)] == 1000.0 + 10.0  # T1 and P1 (P2 moved to S2 → I2 in September)
+    assert got[("icb", "I2", M2)] == 3000.0 + 20.0
+    assert got[("region", "R1", M1)] == 4000.0 + 1.0 + 2.0  # P3 has no sub-ICB, so no region
+    assert got[(ENGLAND, "ENG", M1)] == 4000.0 + 7.0
+    assert {k for k in got if k[0] in ("practice", "pcn", "sub_icb") and k[1].startswith("T")} == set()
+    assert got[("sub_icb", "S1", M1)] == 3.0  # no hospital issues below the ICB

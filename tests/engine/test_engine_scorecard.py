@@ -143,3 +143,66 @@ def test_deciles_are_unweighted_linear_quantiles(duck, engine_rows):
     vals = engine_rows[(engine_rows.level == "icb") & (engine_rows.ta == TA)]["value"].dropna()
     for k in range(10, 100, 10):
         assert d.loc[("icb", TA), f"p{k}"] == pytest.approx(np.quantile(vals, k / 100), rel=1e-12)
+
+
+HOSPITAL_TA = "TA495"  # palbociclib: hospital-only, six VMPs, one capsule or tablet a day
+
+
+def pandas_hospital_icb(eng, ta_id: str, month: date) -> pd.DataFrame:
+    """Hospital issues of a TA per ICB, written again from docs/metrics.md: each trust's SCMD
+    quantity ÷ the product's units per day, summed to the ICB the trust belongs to."""
+    ta = load_catalogue().ta(ta_id)
+    upd = {}
+    for p in ta.products:
+        days = {x.units_per_day for x in p.presentations}
+        for v in p.dmd_vmps:
+            upd[v] = next(iter(days)) if len(days) == 1 else np.nan
+    s = frame(eng, "scmd")
+    s = s[(pd.to_datetime(s.month) == pd.Timestamp(month)) & s.vmp_code.isin(upd)]
+    s = s.assign(days=s.total_quantity / s.vmp_code.map(upd))
+    trust_icb = membership(frame(eng, "org_relations"), month, "trust", "icb")
+    s = s.assign(icb=s.trust.map(trust_icb))
+    return s.groupby("icb").agg(secondary_quantity=("total_quantity", "sum"),
+                                secondary_cost=("indicative_cost", "sum"),
+                                secondary_treatment_days=("days", "sum"))
+
+
+def test_hospital_issues_count_at_icb_level_as_an_independent_calculation(duck, engine_rows):
+    want = pandas_hospital_icb(duck, HOSPITAL_TA, MONTH)
+    rows = engine_rows[engine_rows.ta == HOSPITAL_TA]
+    icb = rows[rows.level == "icb"].set_index("org").sort_index()
+    assert len(want) >= 3 and set(want.index) <= set(icb.index)
+    got = icb.reindex(want.index)
+    for col in want.columns:
+        np.testing.assert_allclose(got[col].to_numpy(float), want[col].to_numpy(float), rtol=1e-9, err_msg=col)
+    # an ICB whose trusts issued none has 0, not unknown; the figure ranks on patients per 1,000
+    assert icb.secondary_quantity.notna().all()
+    assert (icb.drop(want.index).secondary_quantity == 0).all()
+    days = calendar.monthrange(MONTH.year, MONTH.month)[1]
+    np.testing.assert_allclose(icb.patients, (icb.treatment_days + icb.secondary_treatment_days) / days, rtol=1e-12)
+    assert (icb.headline == "per_1000").all() and icb.value.notna().all()
+    np.testing.assert_allclose(icb.value, icb.patients / icb.registered * 1000, rtol=1e-12)
+    eng = rows[rows.level == "england"].iloc[0]
+    assert eng.secondary_treatment_days == pytest.approx(frame(duck, "scmd").pipe(
+        lambda s: s[pd.to_datetime(s.month) == pd.Timestamp(MONTH)]).pipe(
+        lambda s: s[s.vmp_code.isin(load_catalogue().ta(HOSPITAL_TA).dmd_vmps)]).total_quantity.sum(), rel=1e-12)
+
+
+def test_hospital_only_ta_has_no_figure_below_the_icb(engine_rows):
+    rows = engine_rows[engine_rows.ta == HOSPITAL_TA]
+    for level in ("practice", "pcn", "sub_icb"):
+        below = rows[rows.level == level]
+        assert len(below) and below.value.isna().all() and below.patients.isna().all(), level
+        assert below.secondary_quantity.isna().all(), level
+
+
+def test_trusts_are_a_level_on_request_with_hospital_issues_only(duck):
+    inp = prepare(duck, ["prescribing", "scmd", "list_sizes", "qof_registers", "org_relations"],
+                  load_catalogue(), (), [MONTH], tas=[HOSPITAL_TA])
+    t = duck.execute(sc.with_metrics(sc.level_facts(sc.base_facts(inp), inp, ("trust", "icb")), inp)).to_pandas()
+    trusts, icbs = t[t.level == "trust"], t[t.level == "icb"].set_index("org")
+    assert len(trusts) and trusts.registered.isna().all() and trusts.value.isna().all()
+    assert trusts.secondary_patients.gt(0).any()
+    icb_of = membership(frame(duck, "org_relations"), MONTH, "trust", "icb")
+    summed = trusts.assign(icb=trusts.org.map(icb_of)).groupby("icb").secondary_treatment_days.sum()
+    np.testing.assert_allclose(icbs.loc[summed.index, "secondary_treatment_days"], summed, rtol=1e-12)

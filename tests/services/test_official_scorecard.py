@@ -228,10 +228,11 @@ def an(tiny_warehouse):
         yield a
 
 
-def _by_hand(an, ta, level, column):
+def _by_hand(an, ta, level, *columns):
     t = an.ta_table([ta], an.months(), (level,)).to_pandas()
-    t = t[t.level == level].assign(quarter=lambda d: d.month.map(quarter_of))
-    g = t.groupby(["org", "quarter"]).agg(doses=(column, lambda s: s.fillna(0).sum()),
+    t = t[t.level == level].assign(quarter=lambda d: d.month.map(quarter_of),
+                                   doses=lambda d: sum(d[c].fillna(0) for c in columns))
+    g = t.groupby(["org", "quarter"]).agg(doses=("doses", "sum"),
                                           population=("registered_all", "mean"), n=("month", "size"))
     g = g[g.n == 3]
     return g.doses / g.population * 100_000
@@ -258,11 +259,21 @@ def test_without_ddds_the_catalogue_daily_dose_is_used(an):
     f = official_figure(an, "TA388", "region")
     assert f.unit == "ADD" and "treatment-days" in f.unit_label
     assert all(r.rate > 0 for r in f.rows + f.england)
-    want = _by_hand(an, "TA388", "region", "treatment_days").sort_index()
+    # sacubitril valsartan is issued in hospitals too: regions add their trusts' issues
+    assert any(r["secondary_treatment_days"] for r in t if r["level"] == "region")
+    want = _by_hand(an, "TA388", "region", "treatment_days", "secondary_treatment_days").sort_index()
     np.testing.assert_allclose([r.rate for r in sorted(f.rows, key=lambda r: (r.org, r.quarter))], want.to_numpy(),
                                rtol=1e-12)
 
 
-def test_hospital_only_tas_say_so(an):
-    with pytest.raises(UptakeError, match="issued in hospitals.*palbociclib"):
-        official_figure(an, "TA495")
+def test_hospital_only_tas_count_hospital_issues_at_icb_level(an):
+    f = official_figure(an, "TA495", "icb")  # palbociclib: SCMD only; no DDD in the catalogue, so ADD
+    assert f.unit == "ADD" and any("(SCMD) together" in n for n in f.notes)
+    t = an.ta_table(["TA495"], an.months(), ("icb",)).to_pandas()
+    assert (t.treatment_days.fillna(0) == 0).all()  # nothing from primary care: all of it is hospital issues
+    want = _by_hand(an, "TA495", "icb", "secondary_treatment_days").sort_index()
+    got = pd.Series({(r.org, r.quarter): r.rate for r in f.rows}).sort_index()
+    assert list(got.index) == list(want.index) and (got > 0).any()
+    np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-12)
+    with pytest.raises(UptakeError, match="issued in hospitals.*below an ICB.*palbociclib"):
+        official_figure(an, "TA495", "sub_icb")

@@ -185,5 +185,5 @@ def test_clear_errors(an):
         runchart(an, "TA275", "QHM", "ward")
     with pytest.raises(UptakeError, match="--baseline 40"):
         runchart(an, "TA275", "QHM", baseline=40)
-    with pytest.raises(UptakeError, match="issued in hospitals"):
-        runchart(an, "TA495", "QHM")
+    with pytest.raises(UptakeError, match="no headline value"):
+        runchart(an, "TA151", "QHM")  # insulin pumps: no presentation, no VMP with a daily dose

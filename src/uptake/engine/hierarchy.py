@@ -18,6 +18,10 @@ import ibis
 from ibis import _
 
 LEVELS = ("practice", "pcn", "sub_icb", "icb", "region")
+# Trusts are a level the engine computes on request (hospital issues only: no registered patients),
+# after the population levels; they are not among the levels published for the portal.
+TRUST = "trust"
+ENGINE_LEVELS = (*LEVELS, TRUST)
 ENGLAND = "england"
 ENGLAND_CODE = "ENG"
 
@@ -29,6 +33,8 @@ PATHS: dict[str, dict[str, tuple[str, ...]]] = {
     "sub_icb": {"sub_icb": (), "icb": ("icb",), "region": ("icb", "region")},
     "icb": {"icb": (), "region": ("region",)},
     "region": {"region": ()},
+    # ODS etr gives each trust's ICB (its STP) and region: hospital issues follow the ICB.
+    "trust": {"trust": (), "icb": ("icb",), "region": ("icb", "region")},
 }
 
 

@@ -26,6 +26,9 @@ POPULATION_SCHEMA = pa.schema([
 ])
 BANDS_SCHEMA = pa.schema([("band", pa.string()), ("sex", pa.string()), ("age_band", pa.string()),
                           ("weight", pa.float64())])
+VMP_CODES_SCHEMA = pa.schema([
+    ("ta", pa.string()), ("vmp_code", pa.string()), ("units_per_day", pa.float64()), ("ddd_per_unit", pa.float64()),
+])
 MONTHS_SCHEMA = pa.schema([("month", pa.date32()), ("days", pa.int64()), ("year", pa.string())])
 MEASURE_CODES_SCHEMA = pa.schema([("measure", pa.string()), ("part", pa.string()), ("code", pa.string()),
                                   ("code_length", pa.int64()), ("exclude", pa.bool_()),
@@ -69,6 +72,35 @@ def codes_table(cat: Catalogue) -> pa.Table:
                          "units_per_day": float(days.pop()) if len(days) == 1 and None not in days else None,
                          "ddd_per_unit": ddds.pop() if len(ddds) == 1 else None})
     return pa.Table.from_pylist(rows, schema=CODES_SCHEMA)
+
+
+def _agreed(values: list) -> float | None:
+    """The one value every entry agrees on; None when they differ, one is unknown, or there are none."""
+    distinct = set(values)
+    if len(distinct) != 1 or None in distinct:
+        return None
+    return float(distinct.pop())
+
+
+def vmp_codes_table(cat: Catalogue) -> pa.Table:
+    """The dm+d VMP codes that count for each TA in secondary care (SCMD).
+
+    SCMD gives a quantity in the VMP's unit (tablets, capsules, pre-filled pens, vials), the same
+    dm+d unit dose the product's BNF presentations count in primary care. A VMP therefore takes
+    its product's units per day of treatment (and DDDs per unit) when every catalogue
+    presentation of the product agrees on it, as a BNF chemical code does; otherwise it counts
+    quantity and cost but no days of treatment, because a VMP cannot be matched to a strength
+    here. A hospital-only product with no presentations has no units per day in the catalogue."""
+    rows: list[dict] = []
+    for ta in cat.technology_appraisals:
+        for product in ta.products:
+            if product.setting not in ("secondary", "both"):
+                continue
+            days = _agreed([x.units_per_day or None for x in product.presentations])
+            ddds = _agreed([_ddd_per_unit(x, product.ddd) for x in product.presentations])
+            for code in dict.fromkeys(product.dmd_vmps):
+                rows.append({"ta": ta.id, "vmp_code": code, "units_per_day": days, "ddd_per_unit": ddds})
+    return pa.Table.from_pylist(rows, schema=VMP_CODES_SCHEMA)
 
 
 def population_table(cat: Catalogue) -> pa.Table:

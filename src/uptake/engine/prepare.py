@@ -14,37 +14,61 @@ from ..catalogue.measures import Measure
 from . import inputs
 from .scorecard import Inputs
 
-USED = ("prescribing", "prescribing_org", "org_relations", "list_sizes", "qof_registers")
+USED = ("prescribing", "prescribing_org", "scmd", "org_relations", "list_sizes", "qof_registers")
+ORG_DATASETS = ("prescribing", "prescribing_org")  # the datasets whose months are the scorecard's
+
+
+def _primary(ta) -> list:
+    return [x for p in ta.products if p.setting in ("primary", "both") for x in p.presentations]
+
+
+def in_primary_care(ta) -> bool:
+    """Whether any of the TA's products has primary-care presentations (BNF codes)."""
+    return bool(_primary(ta))
+
+
+def _secondary_days(ta) -> bool:
+    """Whether hospital issues (SCMD) of the TA can be turned into days of treatment: a product with
+    VMP codes whose presentations agree on units per day (engine.inputs.vmp_codes_table)."""
+    for p in ta.products:
+        if p.setting in ("secondary", "both") and p.dmd_vmps:
+            days = {x.units_per_day for x in p.presentations}
+            if len(days) == 1 and None not in days and 0 not in days:
+                return True
+    return False
 
 
 def headline(ta) -> str:
     """The figure a TA is ranked on: the uptake index where the catalogue has a sourced eligible
     fraction and expected share; else patients per 1,000 registered where a daily dose turns
-    quantities into patients; else items per 1,000 registered; 'none' for a TA with no
-    primary-care presentations."""
+    quantities (dispensed in primary care or issued by hospitals) into patients; else items per
+    1,000 registered for a TA prescribed in primary care; 'none' for a TA with neither."""
     pop, share = ta.eligible_population, ta.expected_uptake
-    has_primary = any(x for p in ta.products if p.setting in ("primary", "both") for x in p.presentations)
-    if has_primary and pop is not None and pop.fraction is not None and share is not None and share.share is not None:
+    primary = _primary(ta)
+    days = any(x.units_per_day for x in primary) or _secondary_days(ta)
+    if not primary and not days:
+        return "none"  # nothing countable: neither presentations nor VMPs with a daily dose
+    if (primary or days) and pop is not None and pop.fraction is not None and share is not None \
+            and share.share is not None:
         return "index"
-    primary = [x for p in ta.products if p.setting in ("primary", "both") for x in p.presentations]
-    if not primary:
-        return "none"  # hospital-only: primary-care prescribing says nothing about its uptake
-    if any(x.units_per_day for x in primary):
+    if days:
         return "per_1000"
     return "items_per_1000"
 
 
 def population_with_headline(cat: Catalogue) -> pa.Table:
     table = inputs.population_table(cat)
-    heads = {ta.id: headline(ta) for ta in cat.technology_appraisals}
-    return table.append_column("headline", pa.array([heads[t] for t in table.column("ta").to_pylist()], pa.string()))
+    by_id = {ta.id: ta for ta in cat.technology_appraisals}
+    ids = table.column("ta").to_pylist()
+    table = table.append_column("headline", pa.array([headline(by_id[t]) for t in ids], pa.string()))
+    return table.append_column("in_primary", pa.array([in_primary_care(by_id[t]) for t in ids], pa.bool_()))
 
 
 def loaded_months(engine, datasets: Iterable[str]) -> list[date]:
     """Every month with prescribing, practice- or org-level: from the Parquet files' statistics
     when the engine can read them (`Engine.months`), else by a DISTINCT over the month column."""
     months: set[date] = set()
-    for name in ("prescribing", "prescribing_org"):
+    for name in ORG_DATASETS:
         if name in datasets:
             known = engine.months(name) if hasattr(engine, "months") else None
             if known is None:
@@ -77,14 +101,24 @@ def prepare(engine, datasets: Sequence[str], cat: Catalogue, measures: Sequence[
         return engine.table(name) if name in have else None
 
     codes, population = inputs.codes_table(cat), population_with_headline(cat)
+    vmps = inputs.vmp_codes_table(cat)
     if tas is not None:
         wanted = list(tas)
-        codes, population = only(codes, "ta", wanted), only(population, "ta", wanted)
+        codes, population, vmps = only(codes, "ta", wanted), only(population, "ta", wanted), only(vmps, "ta", wanted)
+    scmd_months: list[date] = []
+    if "scmd" in have:
+        known = engine.months("scmd") if hasattr(engine, "months") else None
+        if known is None:
+            known = engine.execute(engine.table("scmd").select("month").distinct()).column("month").to_pylist()
+        scmd_months = sorted(set(known) & set(chosen))
 
     counted, left_out = inputs.measure_code_lengths(measures)
     return Inputs(
         prescribing=table("prescribing"),
         prescribing_org=table("prescribing_org"),
+        scmd=table("scmd") if scmd_months else None,
+        vmp_codes=engine.memtable(vmps),
+        scmd_months=engine.memtable(pa.table({"month": pa.array(scmd_months, pa.date32())})),
         relations=table("org_relations"),
         list_sizes=table("list_sizes"),
         registers=table("qof_registers"),

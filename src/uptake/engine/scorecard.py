@@ -3,7 +3,8 @@
 For each TA, organisation, level and month (docs/metrics.md has every formula):
 
     treatment_days = Σ total_quantity ÷ units per day of treatment       (catalogue, per presentation)
-    patients       = treatment_days ÷ days in the month                  (patients on treatment)
+    secondary_*    = the same from hospital issues (SCMD), per VMP        (trust, ICB, region, England)
+    patients       = (treatment_days + secondary_treatment_days) ÷ days in the month
     ddd            = Σ total_quantity × strength ÷ WHO DDD                (where the units agree)
     registered     = registered patients (everyone, or the TA's age/sex band)
     eligible       = QOF register × eligible fraction                    (catalogue, sourced)
@@ -14,7 +15,10 @@ For each TA, organisation, level and month (docs/metrics.md has every formula):
 
 The heavy work is one pass over prescribing, joined to the catalogue's codes and summed to
 practice × TA × month ("base facts"); every level is then a roll-up of that small table through
-the dated hierarchy (`hierarchy.py`). Data aggregated to organisations (`prescribing_org`, e.g.
+the dated hierarchy (`hierarchy.py`). Hospital issues (SCMD) are base facts of their trust, in
+their own columns: a trust counts towards the ICB it belongs to (as the Innovation Scorecard
+attributes a provider's use), its region and England, never towards a sub-ICB, PCN or practice,
+whose patients it cannot be split between. Data aggregated to organisations (`prescribing_org`, e.g.
 sub-ICB totals from OpenPrescribing) are base facts at their own level, used only for months
 with no practice-level prescribing, so nothing is counted twice.
 
@@ -31,11 +35,14 @@ from dataclasses import dataclass
 import ibis
 from ibis import _
 
-from .hierarchy import ENGLAND, ENGLAND_CODE, LEVELS, PATHS, memberships, rollup
+from .hierarchy import ENGINE_LEVELS, ENGLAND, ENGLAND_CODE, LEVELS, PATHS, memberships, rollup
 
 OBSERVED = ("items", "quantity", "cost", "treatment_days", "ddd")
+SECONDARY = ("secondary_quantity", "secondary_cost", "secondary_treatment_days", "secondary_ddd")
 DENOMINATORS = ("registered_all", "registered", "eligible", "expected")
-SUMMED = OBSERVED + DENOMINATORS
+SUMMED = OBSERVED + SECONDARY + DENOMINATORS
+# The levels hospital issues count towards: the trust itself and the levels above it.
+SECONDARY_LEVELS = ("trust", "icb", "region", ENGLAND)
 HEADLINES = ("index", "per_1000", "items_per_1000", "none")
 
 
@@ -57,6 +64,9 @@ class Inputs:
     measure_info: ibis.Table | None = None  # inputs.measure_info_table
     measure_lengths: tuple[int, ...] = ()  # distinct lengths of the measures' counted code prefixes
     measure_exclude_lengths: tuple[int, ...] = ()  # ... and of the prefixes they leave out
+    scmd: ibis.Table | None = None  # hospital issues, when loaded for a month computed
+    vmp_codes: ibis.Table | None = None  # inputs.vmp_codes_table
+    scmd_months: ibis.Table | None = None  # (month): the months computed that have SCMD loaded
 
 
 def _practice_months(inp: Inputs) -> ibis.Table | None:
@@ -89,6 +99,23 @@ def _observed_practice(inp: Inputs) -> ibis.Table | None:
         ddd=(j.total_quantity * j.ddd_per_unit).sum(),
     ).select("month", base_type=ibis.literal("practice"), base=_.practice, ta=_.ta,
              **{c: _[c] for c in OBSERVED})
+
+
+def _observed_trust(inp: Inputs) -> ibis.Table | None:
+    """Hospital issues per trust × TA × month: quantity in VMP units, indicative cost, days of
+    treatment (quantity ÷ units per day) and DDDs. SCMD nets returns against issues, so a month's
+    quantity can be negative; it is summed as published."""
+    if inp.scmd is None or inp.vmp_codes is None:
+        return None
+    s = inp.scmd.semi_join(inp.scmd_months, "month")
+    v = inp.vmp_codes
+    j = s.join(v, s.vmp_code == v.vmp_code)
+    return j.group_by([j.month, j.trust, j.ta]).aggregate(
+        secondary_quantity=j.total_quantity.sum(),
+        secondary_cost=j.indicative_cost.sum(),
+        secondary_treatment_days=(j.total_quantity / j.units_per_day).sum(),
+        secondary_ddd=(j.total_quantity * j.ddd_per_unit).sum(),
+    ).select("month", base_type=ibis.literal("trust"), base=_.trust, ta=_.ta, **{c: _[c] for c in SECONDARY})
 
 
 def _org_rows(inp: Inputs) -> ibis.Table | None:
@@ -178,9 +205,11 @@ def _union(parts: list[ibis.Table]) -> ibis.Table:
 def _aligned(t: ibis.Table, have: tuple[str, ...]) -> ibis.Table:
     """The base-fact columns in one order. A denominator row says nothing was dispensed unless an
     observed row says otherwise (0, not unknown), except DDDs, which stay unknown where the
-    catalogue has no DDD; an observed row leaves the denominators unknown."""
+    catalogue has no DDD; an observed row leaves the denominators unknown. Hospital columns stay
+    unknown outside trust rows (`with_metrics` says where they are zero)."""
     def missing(c: str) -> ibis.Value:
         return ibis.literal(0.0) if c in OBSERVED and c != "ddd" else ibis.null("float64")
+
 
     cols = {c: (t[c].cast("float64") if c in have else missing(c)) for c in SUMMED}
     return t.select("month", "base_type", "base", "ta", **cols)
@@ -189,7 +218,7 @@ def _aligned(t: ibis.Table, have: tuple[str, ...]) -> ibis.Table:
 def base_facts(inp: Inputs) -> ibis.Table:
     """(month, base_type, base, ta, observed..., denominators...) summed per base organisation."""
     parts = []
-    for build, have in ((_observed_practice, OBSERVED), (_observed_org, OBSERVED),
+    for build, have in ((_observed_practice, OBSERVED), (_observed_org, OBSERVED), (_observed_trust, SECONDARY),
                         (_denominators_practice, DENOMINATORS), (_denominators_org, DENOMINATORS)):
         t = build(inp)
         if t is not None:
@@ -202,9 +231,10 @@ def base_facts(inp: Inputs) -> ibis.Table:
 
 
 def base_types(inp: Inputs) -> tuple[str, ...]:
-    """The kinds of base organisation the base facts can hold: practices only, unless
-    org-level prescribing is loaded (whose rows may be at any level)."""
-    return tuple(PATHS) if inp.prescribing_org is not None else ("practice",)
+    """The kinds of base organisation the base facts can hold: practices, trusts when hospital
+    issues are loaded, and any level when org-level prescribing is loaded."""
+    types = [t for t in PATHS if t != "trust"] if inp.prescribing_org is not None else ["practice"]
+    return (*types, "trust") if inp.scmd is not None else tuple(types)
 
 
 def _sources(level: str, present: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -260,7 +290,7 @@ def level_facts(facts: ibis.Table, inp: Inputs, levels: tuple[str, ...] = LEVELS
                 need(name)
         needed.append(level)
 
-    for level in LEVELS:
+    for level in ENGINE_LEVELS:
         if level in wanted:
             need(level)
     done: dict[str, ibis.Table] = {}  # level -> (month, key, org, columns...)
@@ -292,7 +322,7 @@ def level_facts(facts: ibis.Table, inp: Inputs, levels: tuple[str, ...] = LEVELS
             u = _union([p for p, _unique in parts])
             done[level] = u.group_by(["month", key, "org"]).aggregate(**{c: u[c].sum() for c in columns})
     out = [done[level].select(level=ibis.literal(level), org=_.org, **{key: _[key]}, month=_.month, **cols)
-           for level in LEVELS if level in wanted and level in done]
+           for level in ENGINE_LEVELS if level in wanted and level in done]
     if england:
         out.append(facts.group_by([key, "month"]).aggregate(**{c: facts[c].sum() for c in columns}).select(
             level=ibis.literal(ENGLAND), org=ibis.literal(ENGLAND_CODE), **{key: _[key]}, month=_.month, **cols))
@@ -308,19 +338,37 @@ def with_metrics(t: ibis.Table, inp: Inputs) -> ibis.Table:
     value (the TA's chosen measure: the index where an expected use exists) with its percentile
     rank among organisations of the same level."""
     m = t.join(inp.months.select("month", "days"), "month")
-    m = m.mutate(patients=m.treatment_days / m.days)
+    # Hospital issues count where they are attributed (a trust, its ICB, region and England) in the
+    # months with SCMD loaded: there an organisation with none issued has 0, elsewhere unknown.
+    if inp.scmd is not None:
+        loaded = inp.scmd_months.select("month", scmd=ibis.literal(True))
+        m = m.left_join(loaded, "month").drop("month_right")
+        m = m.mutate(hospital=m.scmd.fill_null(False) & m.level.isin(SECONDARY_LEVELS)).drop("scmd")
+    else:
+        m = m.mutate(hospital=ibis.literal(False))
+    m = m.mutate(**{c: ibis.ifelse(m.hospital, m[c].fill_null(0.0) if c != "secondary_ddd" else m[c],
+                                   ibis.null("float64")) for c in SECONDARY})
+    m = m.mutate(patients=(m.treatment_days + m.secondary_treatment_days.fill_null(0.0)) / m.days,
+                 secondary_patients=m.secondary_treatment_days / m.days,
+                 all_ddd=ibis.ifelse(m.ddd.isnull() & m.secondary_ddd.isnull(), ibis.null("float64"),
+                                     m.ddd.fill_null(0.0) + m.secondary_ddd.fill_null(0.0)))
     m = m.mutate(
         index=_ratio(m.patients, m.expected),
         per_1000=_ratio(m.patients, m.registered, 1000.0),
         per_100_eligible=_ratio(m.patients, m.eligible, 100.0),
         items_per_1000=_ratio(m["items"], m.registered_all, 1000.0),
-        ddd_per_100k=_ratio(m.ddd, m.registered_all, 100000.0),
-    )
+        ddd_per_100k=_ratio(m.all_ddd, m.registered_all, 100000.0),
+    ).drop("all_ddd")
     # The index needs an expected use; where the data hold none for the month (no QOF registers
     # loaded), the TA is ranked on patients per 1,000 registered instead, and says so.
-    pop = inp.population.select("ta", "headline")
+    pop = inp.population.select("ta", "headline", "in_primary")
     exp = m.filter(m.level == ENGLAND).select("ta", "month", england_expected=_.expected)
     m = m.join(pop, "ta").left_join(exp, ["ta", "month"]).drop("ta_right", "month_right")
+    # A hospital-only TA has no uptake figure where hospital issues do not count (below an ICB,
+    # or without SCMD): its primary-care zero says nothing.
+    blind = ~m.in_primary & ~m.hospital
+    m = m.mutate(**{c: ibis.ifelse(blind, ibis.null("float64"), m[c])
+                    for c in ("patients", "index", "per_1000", "per_100_eligible")}).drop("in_primary", "hospital")
     no_expected = m.england_expected.isnull() | (m.england_expected <= 0)
     m = m.mutate(headline=ibis.ifelse((m.headline == "index") & no_expected, "per_1000", m.headline)).drop(
         "england_expected")

@@ -54,17 +54,18 @@ def national_picture(an: Source, month: str | None = None) -> NationalPicture:
         eng = next((r for r in rows if r["level"] == ENGLAND), None)
         icbs = sorted((r for r in rows if r["level"] == "icb" and r["value"] is not None), key=lambda r: r["org"])
         headline = eng["headline"] if eng else "per_1000"
+        used = bool(eng and (eng["items"] or eng.get("secondary_quantity")))  # prescribed or issued in hospital
         lagging = 0
-        if icbs and eng and eng["items"]:
+        if icbs and used:
             f = funnel_for(headline, icbs)
             lagging = f.summary.outside_998_low_od if f else 0
         picture.rows.append(NationalRow(
             ta=ta.id, title=ta.title, area=ta.clinical_area,
             products=", ".join(p.name for p in ta.products) or "—", headline=headline,
-            value=eng["value"] if eng and eng["items"] else None,
-            patients=eng["patients"] if eng and eng["items"] else None,
-            expected=eng["expected"] if eng else None, index=eng["index"] if eng and eng["items"] else None,
-            icbs=len(icbs) if eng and eng["items"] else 0, icbs_lagging=lagging))
+            value=eng["value"] if used else None,
+            patients=eng["patients"] if used else None,
+            expected=eng["expected"] if eng else None, index=eng["index"] if used else None,
+            icbs=len(icbs) if used else 0, icbs_lagging=lagging))
     return picture
 
 

@@ -20,6 +20,7 @@ from datetime import date
 
 from ..catalogue import Catalogue
 from ..engine.hierarchy import ENGLAND, ENGLAND_CODE
+from ..engine.scorecard import SECONDARY_LEVELS
 from ..errors import UptakeError
 from ..sources.isc import ISCFile, quarter_months, quarter_of
 from .analysis import Source, check_level
@@ -145,14 +146,16 @@ def official_figure(an: Source, ta_id: str, level: str = "icb") -> OfficialFigur
     of `level` and England, per complete financial quarter, the daily doses dispensed (WHO
     DDDs where the catalogue's presentations convert, else treatment-days at the catalogue's
     daily dose, the ISC's ADD) summed over the quarter's three months, per 100,000 registered
-    patients (all ages; the mean of the three months' list sizes)."""
+    patients (all ages; the mean of the three months' list sizes). Hospital issues (SCMD) are
+    added at ICB, region and England, where a trust's use is attributed, as NICE's prototype sums
+    primary and secondary care."""
     check_level(level)
     ta = an.catalogue.ta(ta_id)
-    if not any(p.setting in ("primary", "both") for p in ta.products):
+    hospital_only = not any(p.setting in ("primary", "both") and p.presentations for p in ta.products)
+    if hospital_only and level not in SECONDARY_LEVELS:
         raise UptakeError(
-            f"{ta.id}'s products are issued in hospitals: the warehouse's primary-care prescribing cannot show its "
-            "use, and secondary-care data (SCMD) are not in the scorecard yet, so there is no figure to compute. "
-            "The published Innovation Scorecard reports it (medicine "
+            f"{ta.id}'s products are issued in hospitals, and hospital issues (SCMD) cannot be attributed below an "
+            f"ICB: ask for --level icb or region. The published Innovation Scorecard reports its trusts (medicine "
             f"{', '.join(sorted({p.name for p in ta.products}))}): see `uptake official --published FILE`.")
     months = an.months()
     if not months:
@@ -164,7 +167,17 @@ def official_figure(an: Source, ta_id: str, level: str = "icb") -> OfficialFigur
     wanted = [m for q in quarters for m in quarter_months(q)]
     rows = an.ta_table([ta.id], wanted, (level,)).to_pylist()
     eng_rows = [r for r in rows if r["level"] == ENGLAND]
-    use_ddd = any(r["ddd"] is not None for r in eng_rows)
+    hospital = any(r.get("secondary_treatment_days") is not None for r in eng_rows)
+    if hospital_only and not hospital:
+        raise UptakeError(
+            f"{ta.id}'s products are issued in hospitals, and no hospital issues (SCMD) are loaded for "
+            f"{quarters[0]}–{quarters[-1]}: there is no figure to compute. The published Innovation Scorecard "
+            f"reports it (medicine {', '.join(sorted({p.name for p in ta.products}))}): see "
+            "`uptake official --published FILE`.")
+    # DDDs only when every setting with use converts to them; else treatment-days throughout
+    use_ddd = all(any(r[ddd] is not None for r in eng_rows)
+                  for days, ddd in (("treatment_days", "ddd"), ("secondary_treatment_days", "secondary_ddd"))
+                  if any(r.get(days) for r in eng_rows))
     names = an.names()
     by_org: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
     for r in rows:
@@ -172,7 +185,8 @@ def official_figure(an: Source, ta_id: str, level: str = "icb") -> OfficialFigur
             by_org[(r["level"], r["org"], quarter_of(r["month"]))].append(r)
     records: dict[str, list[Doses]] = {ENGLAND: [], level: []}
     for (lv, org, q), rs in sorted(by_org.items()):
-        doses = sum(((r["ddd"] or 0.0) if use_ddd else (r["treatment_days"] or 0.0)) for r in rs)
+        doses = sum(((r["ddd"] or 0.0) + (r.get("secondary_ddd") or 0.0) if use_ddd else
+                     (r["treatment_days"] or 0.0) + (r.get("secondary_treatment_days") or 0.0)) for r in rs)
         pops = [r["registered_all"] for r in rs]
         pop = statistics.fmean(pops) if len(rs) == 3 and None not in pops else None
         records[lv].append(Doses(subject=ta.id, org=org, quarter=q, doses=doses, population=pop,
@@ -189,8 +203,15 @@ def official_figure(an: Source, ta_id: str, level: str = "icb") -> OfficialFigur
         isc_medicines=sorted({p.name for p in ta.products}))
     if incomplete:
         fig.notes.append(f"Left out, not all three months loaded: {', '.join(incomplete)}.")
-    fig.notes.append("Primary-care prescribing (EPD) only: hospital issues (SCMD), homecare and outsourced "
-                     "dispensing are not counted, whereas the ISC adds secondary care.")
+    if hospital and level in SECONDARY_LEVELS:
+        fig.notes.append("Primary-care prescribing (EPD) and hospital issues (SCMD) together; a trust's issues count "
+                         "towards its ICB. Homecare and outsourced dispensing are in neither, so they are not counted.")
+    elif hospital:
+        fig.notes.append(f"Primary-care prescribing (EPD) only at {level} level: hospital issues (SCMD) cannot be "
+                         "attributed below an ICB (England's figure includes them).")
+    else:
+        fig.notes.append("Primary-care prescribing (EPD) only: hospital issues (SCMD) are not loaded, whereas the "
+                         "ISC adds secondary care; homecare and outsourced dispensing are not counted either.")
     fig.notes.append("The denominator is registered patients (GP list sizes), not the ONS population the ISC uses: "
                      "lists count registrations, not residents, so the two differ.")
     if use_ddd:

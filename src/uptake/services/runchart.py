@@ -16,6 +16,8 @@ import numpy as np
 
 from ..catalogue.measures import Measure
 from ..engine.hierarchy import ENGLAND, ENGLAND_CODE
+from ..engine.prepare import in_primary_care
+from ..engine.scorecard import SECONDARY_LEVELS
 from ..engine.stats import spc
 from ..errors import UptakeError
 from .analysis import Source, check_level
@@ -309,9 +311,12 @@ def runchart(an: Source, subject: str, org: str = ENGLAND_CODE, level: str | Non
                          f"{item.id} in {start:%Y-%m}).")
     if not rows:
         raise UptakeError(f"{code} ({level}) has no rows for {item.id} in {months[0]:%Y-%m}–{months[-1]:%Y-%m}")
+    if kind == "ta" and level not in SECONDARY_LEVELS and not in_primary_care(item):
+        raise UptakeError(f"{item.id}'s products are issued in hospitals, and hospital issues (SCMD) cannot be "
+                          f"attributed below an ICB: chart {code}'s ICB instead")
     if headline == "none":
-        raise UptakeError(f"{item.id} has no headline value to chart: its products are issued in hospitals, and "
-                          "secondary-care data (SCMD) are not in the scorecard yet")
+        raise UptakeError(f"{item.id} has no headline value to chart: the catalogue has no primary-care "
+                          "presentation or hospital product with a daily dose for it")
     by_month = {r["month"]: r for r in rows}
     labels, values, hidden = [], [], []
     for m in months:

@@ -13,11 +13,12 @@ import numpy as np
 import pyarrow as pa
 
 from ..catalogue.measures import Measure
-from ..engine.hierarchy import ENGLAND, ENGLAND_CODE
+from ..engine.hierarchy import ENGLAND, ENGLAND_CODE, TRUST
+from ..engine.scorecard import SECONDARY_LEVELS
 from ..engine.prepare import headline as catalogue_headline
 from ..engine.stats.ranking import deciles
 from ..errors import UptakeError
-from .analysis import CHILD_LEVEL, Source, check_level
+from .analysis import ALL_LEVELS, CHILD_LEVEL, Source
 from .funnels import FunnelSummary, funnel_for, measure_headline
 
 DEFAULT_MIN_ITEMS = 5
@@ -31,8 +32,10 @@ HEADLINE_LABEL = {
     "items_per_1000": "items per 1,000 registered",
     "proportion": "share",
     "rate_per_1000": "per 1,000 registered patients",
-    "none": "nothing: its products are issued in hospitals, not in primary-care prescribing",
+    "none": "nothing: no primary-care presentation or hospital product with a daily dose in the catalogue",
 }
+# Levels the scorecard can be shown at: the published ones, England, and trusts (hospital issues only).
+SCORECARD_LEVELS = (*ALL_LEVELS, TRUST)
 
 
 @dataclass
@@ -51,6 +54,9 @@ class ScoreRow:
     cost: float | None = None
     patients: float | None = None
     ddd: float | None = None
+    secondary_quantity: float | None = None  # hospital issues (SCMD), in VMP units
+    secondary_cost: float | None = None  # their indicative cost
+    secondary_patients: float | None = None  # patients on treatment from hospital issues (in `patients`)
     registered_all: float | None = None
     registered: float | None = None
     eligible: float | None = None
@@ -125,11 +131,26 @@ def decile_dict(values) -> dict[str, float]:
     return {f"p{10 * (k + 1)}": float(q) for k, q in enumerate(deciles(v))} if v.size else {}
 
 
-def _ta_notes(ta, headline: str) -> list[str]:
+def _ta_notes(ta, headline: str, level: str, hospital: bool) -> list[str]:
+    """What a reader must know to read the TA's figures at `level`; `hospital`: whether hospital
+    issues (SCMD) are loaded for the month."""
     notes = []
-    if not any(p.setting in ("primary", "both") for p in ta.products):
-        notes.append(f"{ta.id}'s products are issued in hospitals: primary-care prescribing does not show its "
-                     "uptake, and secondary-care data (SCMD) is not in the scorecard yet.")
+    primary = any(p.setting in ("primary", "both") and p.presentations for p in ta.products)
+    secondary = any(p.setting in ("secondary", "both") and p.dmd_vmps for p in ta.products)
+    counted_here = level in SECONDARY_LEVELS
+    if secondary and not hospital:
+        notes.append(f"Hospital issues (SCMD) are not loaded for this month: {ta.id}'s use in hospitals is not "
+                     "counted" + ("." if primary else ", so it has no figure."))
+    elif secondary and counted_here:
+        notes.append("Patients count primary-care prescribing and hospital issues (SCMD) together; a trust's "
+                     "issues count towards the ICB it belongs to, as the Innovation Scorecard attributes a "
+                     "provider's use, whatever the patients' home.")
+    elif secondary:
+        notes.append("Hospital issues (SCMD) cannot be attributed below an ICB: "
+                     + ("these figures are primary care only." if primary else f"{ta.id} has no figure at this "
+                        "level; see its ICBs, regions or trusts."))
+    if level == TRUST:
+        notes.append("Trusts have no registered population: they show what they issued, with no rate or rank.")
     if headline not in ("index", "none"):
         if catalogue_headline(ta) == "index":
             notes.append("No disease registers (QOF) loaded for this month, so no expected use: "
@@ -145,9 +166,12 @@ def _ta_notes(ta, headline: str) -> list[str]:
 def scorecard(an: Source, subject: str, level: str = "icb", month: str | None = None,
               min_items: int = DEFAULT_MIN_ITEMS) -> Scorecard:
     """Every organisation of `level` for one TA or measure in one month (default: the latest)."""
-    check_level(level)
+    if level not in SCORECARD_LEVELS:
+        raise UptakeError(f"level {level!r}: expected one of {', '.join(SCORECARD_LEVELS)}")
     when = an.month(month)
     item = an.find(subject)
+    if level == TRUST and isinstance(item, Measure):
+        raise UptakeError("measures count primary-care prescribing: they have no trust level")
     names = an.names()
     if isinstance(item, Measure):
         table = an.measure_table([item.id], [when], (level,))
@@ -160,10 +184,11 @@ def scorecard(an: Source, subject: str, level: str = "icb", month: str | None = 
         rows = _rows(table)
         headline = rows[0]["headline"] if rows else "per_1000"
         direction, title, kind = "higher", item.title, "ta"
-        notes = _ta_notes(item, headline)
+        hospital = any(r.get("secondary_quantity") is not None for r in rows)
+        notes = _ta_notes(item, headline, level, hospital)
     eng_raw = next((r for r in rows if r["level"] == ENGLAND), None)
     org_raw = sorted((r for r in rows if r["level"] == level), key=lambda r: r["org"])
-    funnel = funnel_for(headline, org_raw)
+    funnel = funnel_for(headline, org_raw) if level != TRUST else None
     out_rows = []
     for i, r in enumerate(org_raw):
         row = _score_row(r, names)
