@@ -182,6 +182,17 @@ def test_england_value_equals_the_engine(client, engine, subject, level):
     assert doc.find(id="england-value").text == headline_value(card.england.value, card.headline)
 
 
+def test_a_hospital_only_ta_ranks_icbs_on_hospital_issues_and_says_why_sub_icbs_have_none(client, engine):
+    card = scorecard(engine, "TA495", "icb", MONTH)  # palbociclib: issued by hospitals only
+    assert card.headline == "per_1000" and any(r.value for r in card.rows)
+    doc = page(client, f"/ta/TA495/?level=icb&month={MONTH}")
+    assert_rows_equal(ranking_rows(doc), expected_ranking(card))
+    assert "hospital issues (SCMD) together" in doc.text
+    below = page(client, f"/ta/TA495/?level=sub_icb&month={MONTH}")  # no figure below an ICB: no funnel
+    assert all(r["value"] is None for r in ranking_rows(below))
+    assert "cannot be attributed below an ICB" in below.text
+
+
 @pytest.mark.parametrize("level", ["sub_icb", "practice"])
 def test_variation_summary_equals_the_engine(client, engine, level):
     s = variation(engine, "TA275", level, MONTH).summary

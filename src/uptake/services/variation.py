@@ -74,7 +74,7 @@ def variation(an: Source, subject: str, level: str = "sub_icb", month: str | Non
     f = funnel_for(card.headline, unsuppressed)
     points: list[FunnelPoint] = []
     curves: dict[str, list[float]] = {}
-    if f is not None:
+    if f is not None and bool(np.isfinite(f.result.value).any()):  # no area compared: no funnel to draw
         r = f.result
         for i, row in enumerate(rows):
             hide = row.suppressed
@@ -116,7 +116,9 @@ def _opportunity(card: Scorecard, rows: list[dict], hidden: set[str] = frozenset
         return None
     bench = float(np.quantile(values, OPPORTUNITY_CENTILE / 100))
     eng = card.england
-    cost_per_patient = (eng.cost / eng.patients) if eng and eng.patients and eng.cost is not None else None
+    # England's cost per patient-month, primary care's actual cost and hospitals' indicative cost together
+    cost = None if eng is None or eng.cost is None else eng.cost + (eng.secondary_cost or 0.0)
+    cost_per_patient = cost / eng.patients if cost is not None and eng.patients else None
     by_org = []
     for r in rows:
         if r.get("value") is None or r["value"] >= bench :
