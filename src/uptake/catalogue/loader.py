@@ -264,6 +264,7 @@ def _build_product(item: dict[str, Any], path: Path, index: int) -> Product:
         presentations=tuple(presentations),
         dmd_vmps=tuple(item["dmd_vmps"]),
         setting=item["setting"],
+        vmp_units_per_day=item.get("vmp_units_per_day"),
         ddd=DailyDose(value=ddd["value"], unit=ddd["unit"], basis=ddd["basis"], source=ddd["source"].strip()),
         atc=item.get("atc"),
         notes=(item.get("notes") or "").strip(),

@@ -75,6 +75,7 @@ class Product:
     ddd: DailyDose
     atc: str | None = None
     notes: str = ""
+    vmp_units_per_day: float | None = None  # units of its VMPs per day of treatment, where stated
 
     @property
     def presentation_codes(self) -> list[str]:
@@ -88,6 +89,7 @@ class Product:
             "presentations": [p.to_dict() for p in self.presentations],
             "dmd_vmps": list(self.dmd_vmps),
             "setting": self.setting,
+            "vmp_units_per_day": self.vmp_units_per_day,
             "ddd": self.ddd.to_dict(),
             "notes": self.notes,
         }

@@ -87,16 +87,17 @@ def vmp_codes_table(cat: Catalogue) -> pa.Table:
 
     SCMD gives a quantity in the VMP's unit (tablets, capsules, pre-filled pens, vials), the same
     dm+d unit dose the product's BNF presentations count in primary care. A VMP therefore takes
-    its product's units per day of treatment (and DDDs per unit) when every catalogue
-    presentation of the product agrees on it, as a BNF chemical code does; otherwise it counts
-    quantity and cost but no days of treatment, because a VMP cannot be matched to a strength
-    here. A hospital-only product with no presentations has no units per day in the catalogue."""
+    the product's `vmp_units_per_day` where the catalogue states one, else its presentations'
+    units per day (and DDDs per unit) when every one of them agrees, as a BNF chemical code
+    does; otherwise it counts quantity and cost but no days of treatment, because a VMP cannot
+    be matched to a strength here."""
     rows: list[dict] = []
     for ta in cat.technology_appraisals:
         for product in ta.products:
             if product.setting not in ("secondary", "both"):
                 continue
-            days = _agreed([x.units_per_day or None for x in product.presentations])
+            days = (float(product.vmp_units_per_day) if product.vmp_units_per_day
+                    else _agreed([x.units_per_day or None for x in product.presentations]))
             ddds = _agreed([_ddd_per_unit(x, product.ddd) for x in product.presentations])
             for code in dict.fromkeys(product.dmd_vmps):
                 rows.append({"ta": ta.id, "vmp_code": code, "units_per_day": days, "ddd_per_unit": ddds})

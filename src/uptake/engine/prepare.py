@@ -32,6 +32,8 @@ def _secondary_days(ta) -> bool:
     VMP codes whose presentations agree on units per day (engine.inputs.vmp_codes_table)."""
     for p in ta.products:
         if p.setting in ("secondary", "both") and p.dmd_vmps:
+            if p.vmp_units_per_day:
+                return True
             days = {x.units_per_day for x in p.presentations}
             if len(days) == 1 and None not in days and 0 not in days:
                 return True

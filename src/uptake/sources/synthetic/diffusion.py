@@ -258,7 +258,8 @@ def plan(catalogue, orgs: Organisations, regs: Registers, ref: Reference, seed: 
                     name, source = _vmp_name(p, i)
                     unit_id, unit_name = _unit(source, ref)
                     upds = [x.units_per_day for x in p.presentations]
-                    upd = float(np.median(upds)) if upds else float(defaults["units_per_day"])
+                    upd = (float(p.vmp_units_per_day) if p.vmp_units_per_day else
+                           float(np.median(upds)) if upds else float(defaults["units_per_day"]))
                     rv = streams.stream(seed, streams.DIFFUSION, 4, streams.key(vcode))
                     base = {"tablet": 40.0, "capsule": 40.0, "vial": 400.0}.get(unit_name, 150.0)
                     cost = round(float(base * np.exp(rv.normal(0, 0.5))), 4)
