@@ -15,7 +15,6 @@ instead, so that a series follows today's organisations back in time.
 from __future__ import annotations
 
 import ibis
-from ibis import _
 
 LEVELS = ("practice", "pcn", "sub_icb", "icb", "region")
 # Trusts are a level the engine computes on request (hospital issues only: no registered patients),

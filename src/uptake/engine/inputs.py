@@ -82,6 +82,14 @@ def _agreed(values: list) -> float | None:
     return float(distinct.pop())
 
 
+def vmp_units_per_day(product) -> float | None:
+    """Units of a product's VMPs making one day's treatment: its `vmp_units_per_day`, else the
+    units per day every one of its presentations agrees on (None when they differ or are none)."""
+    if product.vmp_units_per_day:
+        return float(product.vmp_units_per_day)
+    return _agreed([x.units_per_day or None for x in product.presentations])
+
+
 def vmp_codes_table(cat: Catalogue) -> pa.Table:
     """The dm+d VMP codes that count for each TA in secondary care (SCMD).
 
@@ -96,8 +104,7 @@ def vmp_codes_table(cat: Catalogue) -> pa.Table:
         for product in ta.products:
             if product.setting not in ("secondary", "both"):
                 continue
-            days = (float(product.vmp_units_per_day) if product.vmp_units_per_day
-                    else _agreed([x.units_per_day or None for x in product.presentations]))
+            days = vmp_units_per_day(product)
             ddds = _agreed([_ddd_per_unit(x, product.ddd) for x in product.presentations])
             for code in dict.fromkeys(product.dmd_vmps):
                 rows.append({"ta": ta.id, "vmp_code": code, "units_per_day": days, "ddd_per_unit": ddds})

@@ -30,14 +30,8 @@ def in_primary_care(ta) -> bool:
 def _secondary_days(ta) -> bool:
     """Whether hospital issues (SCMD) of the TA can be turned into days of treatment: a product with
     VMP codes whose presentations agree on units per day (engine.inputs.vmp_codes_table)."""
-    for p in ta.products:
-        if p.setting in ("secondary", "both") and p.dmd_vmps:
-            if p.vmp_units_per_day:
-                return True
-            days = {x.units_per_day for x in p.presentations}
-            if len(days) == 1 and None not in days and 0 not in days:
-                return True
-    return False
+    return any(p.setting in ("secondary", "both") and p.dmd_vmps and inputs.vmp_units_per_day(p)
+               for p in ta.products)
 
 
 def headline(ta) -> str:

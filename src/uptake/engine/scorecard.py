@@ -210,7 +210,6 @@ def _aligned(t: ibis.Table, have: tuple[str, ...]) -> ibis.Table:
     def missing(c: str) -> ibis.Value:
         return ibis.literal(0.0) if c in OBSERVED and c != "ddd" else ibis.null("float64")
 
-
     cols = {c: (t[c].cast("float64") if c in have else missing(c)) for c in SUMMED}
     return t.select("month", "base_type", "base", "ta", **cols)
 

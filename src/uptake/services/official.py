@@ -20,6 +20,7 @@ from datetime import date
 
 from ..catalogue import Catalogue
 from ..engine.hierarchy import ENGLAND, ENGLAND_CODE
+from ..engine.prepare import in_primary_care
 from ..engine.scorecard import SECONDARY_LEVELS
 from ..errors import UptakeError
 from ..sources.isc import ISCFile, quarter_months, quarter_of
@@ -151,7 +152,7 @@ def official_figure(an: Source, ta_id: str, level: str = "icb") -> OfficialFigur
     primary and secondary care."""
     check_level(level)
     ta = an.catalogue.ta(ta_id)
-    hospital_only = not any(p.setting in ("primary", "both") and p.presentations for p in ta.products)
+    hospital_only = not in_primary_care(ta)
     if hospital_only and level not in SECONDARY_LEVELS:
         raise UptakeError(
             f"{ta.id}'s products are issued in hospitals, and hospital issues (SCMD) cannot be attributed below an "

@@ -16,6 +16,7 @@ from ..catalogue.measures import Measure
 from ..engine.hierarchy import ENGLAND, ENGLAND_CODE, TRUST
 from ..engine.scorecard import SECONDARY_LEVELS
 from ..engine.prepare import headline as catalogue_headline
+from ..engine.prepare import in_primary_care
 from ..engine.stats.ranking import deciles
 from ..errors import UptakeError
 from .analysis import ALL_LEVELS, CHILD_LEVEL, Source
@@ -135,7 +136,7 @@ def _ta_notes(ta, headline: str, level: str, hospital: bool) -> list[str]:
     """What a reader must know to read the TA's figures at `level`; `hospital`: whether hospital
     issues (SCMD) are loaded for the month."""
     notes = []
-    primary = any(p.setting in ("primary", "both") and p.presentations for p in ta.products)
+    primary = in_primary_care(ta)
     secondary = any(p.setting in ("secondary", "both") and p.dmd_vmps for p in ta.products)
     counted_here = level in SECONDARY_LEVELS
     if secondary and not hospital:
