@@ -18,6 +18,8 @@ from collections import Counter
 from datetime import date
 from urllib.parse import quote
 
+from .formats import month_name
+
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 FONT = '"Frutiger W01", Arial, sans-serif'
 PALETTE = {
@@ -182,7 +184,7 @@ def diffusion(d: dict, *, title: str, value_label: str) -> dict:
             t = fit[f"t{share}"]
             if t is not None:
                 when = _months_after(start, t - first)
-                crossings.append(f"{share}% of {what} in {_month_name(when)}")
+                crossings.append(f"{share}% of {what} in {month_name(when)}")
                 if first <= t <= last + PROJECTION_MONTHS:  # else the rule would stretch the axis
                     layers.append(_rule("x", when, f"{share}% of {what}", PALETTE["mid_grey"], dash=[2, 2]))
     if d.get("target") is not None:
@@ -439,15 +441,11 @@ def _months_after(start: date, months: float) -> str:
 
 
 def _month_row(iso: str, **fields) -> dict:
-    return {"month": iso, "label": _month_name(iso), **fields}
-
-
-def _month_name(iso: str) -> str:
-    return f"{calendar.month_name[int(iso[5:7])]} {iso[:4]}"
+    return {"month": iso, "label": month_name(iso), **fields}
 
 
 def _span(months: list[str]) -> str:
-    return f" from {_month_name(months[0] + '-01')} to {_month_name(months[-1] + '-01')}" if months else ""
+    return f" from {month_name(months[0] + '-01')} to {month_name(months[-1] + '-01')}" if months else ""
 
 
 def _ordinal(n: int) -> str:

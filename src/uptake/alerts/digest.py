@@ -29,7 +29,8 @@ from django.core.mail import EmailMessage as DjangoEmailMessage
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from .rules import KINDS, Alert, Follow, day_text, month_name
+from ..formats import day as day_text
+from .rules import KINDS, Alert, Follow, month_name
 
 log = logging.getLogger("uptake.alerts")
 

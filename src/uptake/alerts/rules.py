@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from ..errors import UptakeError
+from ..formats import day as day_text
 from ..services.scorecard import DEFAULT_MIN_ITEMS, HEADLINE_LABEL, is_small
 from ..services.search import LEVEL_NAMES
 
@@ -87,10 +88,6 @@ def month_name(m: date) -> str:
     return f"{calendar.month_name[m.month]} {m.year}"
 
 
-def day_text(d: date) -> str:
-    return f"{d.day} {calendar.month_name[d.month]} {d.year}"
-
-
 # --- the data month ---------------------------------------------------------------------------
 
 
@@ -109,13 +106,8 @@ def data_months(months: Iterable[date], as_of: date) -> tuple[date, date | None]
 
 
 def _value(headline: str, v: float | None) -> str:
-    if v is None:
-        return "no figure"
-    if headline == "index":
-        return f"{v:.0%} of expected use"
-    if headline == "proportion":
-        return f"{v:.1%}"
-    return f"{v:,.3g} {HEADLINE_LABEL.get(headline, headline).split(' (')[0]}"
+    """The headline value with its unit."""
+    return _number(headline, v) + ("" if v is None else _unit(headline))
 
 
 def _number(headline: str, v: float | None) -> str:

@@ -35,14 +35,14 @@ from dataclasses import dataclass
 import ibis
 from ibis import _
 
-from .hierarchy import ENGINE_LEVELS, ENGLAND, ENGLAND_CODE, LEVELS, PATHS, memberships, rollup
+from .hierarchy import ENGINE_LEVELS, ENGLAND, ENGLAND_CODE, LEVELS, PATHS, TRUST, memberships, rollup
 
 OBSERVED = ("items", "quantity", "cost", "treatment_days", "ddd")
 SECONDARY = ("secondary_quantity", "secondary_cost", "secondary_treatment_days", "secondary_ddd")
 DENOMINATORS = ("registered_all", "registered", "eligible", "expected")
 SUMMED = OBSERVED + SECONDARY + DENOMINATORS
 # The levels hospital issues count towards: the trust itself and the levels above it.
-SECONDARY_LEVELS = ("trust", "icb", "region", ENGLAND)
+SECONDARY_LEVELS = (TRUST, "icb", "region", ENGLAND)
 HEADLINES = ("index", "per_1000", "items_per_1000", "none")
 
 
@@ -115,7 +115,7 @@ def _observed_trust(inp: Inputs) -> ibis.Table | None:
         secondary_cost=j.indicative_cost.sum(),
         secondary_treatment_days=(j.total_quantity / j.units_per_day).sum(),
         secondary_ddd=(j.total_quantity * j.ddd_per_unit).sum(),
-    ).select("month", base_type=ibis.literal("trust"), base=_.trust, ta=_.ta, **{c: _[c] for c in SECONDARY})
+    ).select("month", base_type=ibis.literal(TRUST), base=_.trust, ta=_.ta, **{c: _[c] for c in SECONDARY})
 
 
 def _org_rows(inp: Inputs) -> ibis.Table | None:
@@ -232,8 +232,8 @@ def base_facts(inp: Inputs) -> ibis.Table:
 def base_types(inp: Inputs) -> tuple[str, ...]:
     """The kinds of base organisation the base facts can hold: practices, trusts when hospital
     issues are loaded, and any level when org-level prescribing is loaded."""
-    types = [t for t in PATHS if t != "trust"] if inp.prescribing_org is not None else ["practice"]
-    return (*types, "trust") if inp.scmd is not None else tuple(types)
+    types = [t for t in PATHS if t != TRUST] if inp.prescribing_org is not None else ["practice"]
+    return (*types, TRUST) if inp.scmd is not None else tuple(types)
 
 
 def _sources(level: str, present: tuple[str, ...]) -> list[tuple[str, str]]:

@@ -298,6 +298,9 @@ def runchart(an: Source, subject: str, org: str = ENGLAND_CODE, level: str | Non
                          "improvement or concern.")
     else:
         kind, title, improvement, count = "ta", item.title, "increase", "items"
+        if level not in SECONDARY_LEVELS and not in_primary_care(item):
+            raise UptakeError(f"{item.id}'s products are issued in hospitals, and hospital issues (SCMD) cannot be "
+                              f"attributed below an ICB: chart {code}'s ICB instead")
         start = item.published.replace(day=1)
         months = [m for m in months if m >= start]
         if not months:
@@ -311,9 +314,6 @@ def runchart(an: Source, subject: str, org: str = ENGLAND_CODE, level: str | Non
                          f"{item.id} in {start:%Y-%m}).")
     if not rows:
         raise UptakeError(f"{code} ({level}) has no rows for {item.id} in {months[0]:%Y-%m}–{months[-1]:%Y-%m}")
-    if kind == "ta" and level not in SECONDARY_LEVELS and not in_primary_care(item):
-        raise UptakeError(f"{item.id}'s products are issued in hospitals, and hospital issues (SCMD) cannot be "
-                          f"attributed below an ICB: chart {code}'s ICB instead")
     if headline == "none":
         raise UptakeError(f"{item.id} has no headline value to chart: the catalogue has no primary-care "
                           "presentation or hospital product with a daily dose for it")
