@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from uptake.sources.synthetic import generate
 from uptake.warehouse import Warehouse
 
 REQUIRE_ALL = os.environ.get("UPTAKE_REQUIRE_ALL") == "1"
+PG = os.environ.get("UPTAKE_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 SHARED_DATA = Path(os.environ.get("UPTAKE_SHARED_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
 
 
@@ -77,3 +79,27 @@ def pub(published_tiny):
 
     with Published(published_tiny) as p:
         yield p
+
+
+@pytest.fixture
+def pg_database():
+    """A function making new, empty PostgreSQL databases (dropped after the test): their URLs."""
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        admin = psycopg.connect(f"{PG}/postgres", autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL not reachable at {PG} ({exc}); set UPTAKE_TEST_POSTGRES")
+    made = []
+
+    def make() -> str:
+        name = f"uptake_test_{uuid.uuid4().hex[:10]}"
+        admin.execute(f'CREATE DATABASE "{name}"')
+        made.append(name)
+        return f"{PG}/{name}"
+
+    try:
+        yield make
+    finally:
+        for name in made:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()

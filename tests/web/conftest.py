@@ -4,12 +4,8 @@ boundaries when ../shared/data is present). Django's test client for pages and t
 from __future__ import annotations
 
 import os
-import uuid
 
 import pytest
-
-PG = os.environ.get("UPTAKE_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432")
-
 
 @pytest.fixture(scope="session")
 def portal_home(published_tiny, tmp_path_factory):
@@ -68,17 +64,6 @@ def db(portal_db):
 
 
 @pytest.fixture
-def postgres_database():
+def postgres_database(pg_database):
     """A new, empty PostgreSQL database for one test (dropped after it): its URL."""
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        admin = psycopg.connect(f"{PG}/postgres", autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL not reachable at {PG} ({exc}); set UPTAKE_TEST_POSTGRES")
-    name = f"uptake_test_{uuid.uuid4().hex[:10]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG}/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    return pg_database()
