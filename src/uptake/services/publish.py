@@ -11,6 +11,9 @@ with one rename, so a portal reading it never sees half a publication. Its table
     diffusion          ta, level, JSON of services.diffusion.Diffusion (region and ICB levels)
     meta               key, value (JSON): when, from which warehouse state, months, sources
 
+The full downloads (services.downloads) are written from the new file before it is swapped in,
+and temporary files that a killed publish (or download, or report) left are swept first.
+
 Figures are stored unsuppressed: the services suppress small counts when they read them, the
 same way for the engine and for the published tables.
 """
@@ -31,6 +34,8 @@ import pyarrow as pa
 from .. import __version__
 from ..engine.hierarchy import ENGLAND_CODE, LEVELS
 from ..errors import UptakeError
+from ..fsutil import sweep_temporary, temporary_name
+from . import downloads
 from .analysis import ALL_LEVELS, PARENT_LEVEL, Analysis
 from .funnels import flag_columns, measure_headline
 
@@ -90,7 +95,8 @@ def publish(an: Analysis, path: Path, *, step: Callable[[str], None] = lambda _:
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    sweep_temporary(path.parent)  # what a killed publish, download or report left
+    tmp = temporary_name(path)
     tmp.unlink(missing_ok=True)
     con = duckdb.connect(str(tmp))
     try:
@@ -110,7 +116,11 @@ def publish(an: Analysis, path: Path, *, step: Callable[[str], None] = lambda _:
     lap("written")
     _add_diffusion(tmp, tas)
     lap("diffusion fitted")
+    with duckdb.connect(str(tmp), read_only=True) as con:  # ready before anyone can ask for them
+        downloads.write_scorecards(con, path, meta["published_at"])
+    lap("downloads written")
     os.replace(tmp, path)
+    downloads.prune(path)
     return PublishReport(
         path=str(path), months=len(months), first_month=f"{months[0]:%Y-%m}", last_month=f"{months[-1]:%Y-%m}",
         ta_rows=ta.num_rows, measure_rows=0 if ms is None else ms.num_rows, organisations=orgs.num_rows,
