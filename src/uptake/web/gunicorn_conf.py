@@ -42,7 +42,7 @@ def when_ready(server):
 def post_worker_init(worker):
     from uptake.web import warm
 
-    warm.start()
+    warm.start(heartbeat=worker.notify)
 
 
 def on_exit(server):

@@ -1,7 +1,8 @@
 """Warming a portal worker: the pages most asked for are rendered once, in the worker, before it
 takes its first request and again whenever a new publication (or a new day) appears, so the
 publication is open, its cached service results made and the answers kept (web.caching) before
-a person asks. gunicorn calls `start` in each worker (web.gunicorn_conf)."""
+a person asks. A new publication is switched to only once warm (web.store.warmed). gunicorn
+calls `start` in each worker (web.gunicorn_conf)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ import io
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from django.conf import settings
+
+from . import store
 
 log = logging.getLogger("uptake.web.warm")
 PATHS = ("/", "/ta/", "/org/ENG/", "/downloads/", "/sources/", "/compliance/", "/opportunities/")
@@ -48,11 +52,7 @@ def warm(paths=PATHS) -> dict[str, int]:
 def _version():
     from .. import config
 
-    try:
-        st = settings.PUBLISHED.stat()
-    except FileNotFoundError:
-        return None
-    return st.st_ino, st.st_mtime_ns, config.today()
+    return store.version(), config.today()
 
 
 def _warm_logged() -> None:
@@ -65,19 +65,26 @@ def _warm_logged() -> None:
     log.info("warmed %s in %.1f s", statuses, time.perf_counter() - started)
 
 
-def start() -> None:
-    """Warm now, then watch for a new publication (or day) and warm again, in a daemon thread."""
+def start(heartbeat: Callable[[], object] = lambda: None) -> None:
+    """Warm now (calling `heartbeat` every second meanwhile, so gunicorn does not take the worker
+    for stuck), then, in a daemon thread, warm each new publication (or day) before switching
+    to it: the worker serves the publication it has open until the new one is warm."""
+    store.defer_switching()
     seen = _version()
-    if seen is not None:
-        _warm_logged()
+    if seen[0] is not None:
+        first = threading.Thread(target=store.warmed, args=(_warm_logged,), name="uptake-warm-start")
+        first.start()
+        while first.is_alive():
+            heartbeat()
+            first.join(timeout=1.0)
 
     def watch():
         nonlocal seen
         while True:
             time.sleep(POLL)
             now = _version()
-            if now is not None and now != seen:
+            if now[0] is not None and now != seen:
                 seen = now
-                _warm_logged()
+                store.warmed(_warm_logged)
 
     threading.Thread(target=watch, name="uptake-warm", daemon=True).start()
