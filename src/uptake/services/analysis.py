@@ -14,11 +14,12 @@ from ..engine import prepare as prep
 from ..engine import scorecard as sc
 from ..engine.hierarchy import ENGLAND, ENGLAND_CODE, LEVELS
 from ..errors import UptakeError
+from ..vocabulary import CHILD_LEVEL, PARENT_LEVEL, PUBLISHED_LEVELS
 from ..warehouse import Warehouse
 
 MEMBERSHIP_VALID = "membership valid in each month"
 MEMBERSHIP_CURRENT = "current membership (the latest month's) for every month"
-ALL_LEVELS = (*LEVELS, ENGLAND)
+ALL_LEVELS = PUBLISHED_LEVELS
 
 
 def parse_month(text: str) -> date:
@@ -35,8 +36,6 @@ def check_level(level: str) -> str:
     return level
 
 
-CHILD_LEVEL = {"england": "region", "region": "icb", "icb": "sub_icb", "sub_icb": "pcn", "pcn": "practice"}
-PARENT_LEVEL = {"practice": "pcn", "pcn": "sub_icb", "sub_icb": "icb", "icb": "region", "region": ENGLAND}
 
 
 class Source:
