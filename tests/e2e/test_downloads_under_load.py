@@ -12,7 +12,6 @@ report builder, its warm workers), on the tiny publication with the tiny warehou
 
 from __future__ import annotations
 
-import io
 import os
 import random
 import shutil

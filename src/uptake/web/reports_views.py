@@ -19,7 +19,8 @@ from ..services.downloads import stamp
 from . import queries as q
 from .compliance.queries import as_of
 from .store import published
-from .views import _guard, being_prepared
+from .pages import being_prepared
+from .pages import guard as _guard
 
 CONTENT_TYPES = {"pdf": "application/pdf", "html": "text/html; charset=utf-8"}
 
