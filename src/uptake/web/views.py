@@ -306,7 +306,9 @@ def _slug(text: str) -> str:
 @_guard
 def sources(request):
     pub = published()
-    rows = [{"name": k, **v} for k, v in pub.meta["sources"].items()]
+    # files by name only: where they were on the server that loaded them is nobody's business
+    rows = [{"name": k, **v, "sources": [Path(str(f)).name for f in v.get("sources") or []]}
+            for k, v in pub.meta["sources"].items()]
     return render(request, "uptake/sources.html", {"meta": pub.meta, "rows": rows})
 
 
