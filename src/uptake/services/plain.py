@@ -80,7 +80,7 @@ def place_words(percentile: float | None, level: str) -> str | None:
     if percentile < 20:
         return f"Fewer people get it here than at most {kind} in England."
     if percentile < 40:
-        return f"A few less people get it here than at most {kind} in England."
+        return f"Not quite as many people get it here as at most {kind} in England."
     if percentile <= 60:
         return f"About as many people get it here as at most {kind} in England."
     if percentile <= 80:
@@ -117,18 +117,19 @@ class PlainTA:
     questions: list[str]
 
 
-def plain_ta(ta: TechnologyAppraisal, group: ConditionGroup, row: ProfileRow | None, level: str) -> PlainTA:
+def plain_ta(ta: TechnologyAppraisal, group: ConditionGroup, row: ProfileRow | None, level: str,
+             eligible_count: float | None = None) -> PlainTA:
+    """`row`: the organisation's profile row for the TA (suppressed as the analyst pages are);
+    `eligible_count`: the eligible population the scorecard holds for it (register × fraction)."""
     medicine = medicine_names(ta)
     hospital = bool(ta.products) and all(p.setting == "secondary" for p in ta.products)
     eligible = receiving = place = england = None
     hidden = False
     if row is not None and not hospital:  # (no row: nothing prescribed or registered to count)
         hidden = row.suppressed
-        share = ta.expected_uptake.share
         if not hidden:
             receiving = about(row.patients)
-            if share and row.expected is not None:
-                eligible = about(row.expected / share)
+            eligible = about(eligible_count)
             place = place_words(row.percentile, level)
             england = england_words(row.value, row.england_value)
             if receiving is None and row.patients:  # under 5: a count that small is not shown

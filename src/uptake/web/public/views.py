@@ -104,6 +104,13 @@ def _context(code: str):
     return org, pub, profile, parents
 
 
+def _eligible(pub, org: dict, month: str) -> dict[str, float]:
+    """The eligible population per TA for the organisation in the month (the scorecard's column)."""
+    rows = pub.query("SELECT ta, eligible FROM ta_scorecard WHERE level = ? AND org = ? AND month = ?",
+                     [org["level"], org["code"], month + "-01"]).to_pylist()
+    return {r["ta"]: r["eligible"] for r in rows if r["eligible"] is not None}
+
+
 def area_page(request, code: str):
     try:
         org, pub, profile, parents = _context(code)
@@ -113,10 +120,11 @@ def area_page(request, code: str):
         raise Http404("no figures for this organisation") from None
     conditions = load_trial_conditions()
     rows = {r.ta: r for r in profile.rows}
+    eligible = _eligible(pub, org, profile.month)
     areas = []
     for area in pub.catalogue.areas:
         tas = [t for t in pub.catalogue.technology_appraisals if t.clinical_area == area.id]
-        items = [plain_ta(t, conditions.for_ta(t.id), rows.get(t.id), org["level"]) for t in tas]
+        items = [plain_ta(t, conditions.for_ta(t.id), rows.get(t.id), org["level"], eligible.get(t.id)) for t in tas]
         if items:
             areas.append({"area": area, "items": items})
     practice = None
@@ -150,7 +158,8 @@ def area_ta_page(request, code: str, ta: str):
         t.sites = t.sites[:5]
     return render(request, "public/area_ta.html", {
         "org": org, "kind": LEVEL_WORDS[org["level"]][0], "ta": appraisal,
-        "plain": plain_ta(appraisal, group, row, org["level"]), "month": profile.month,
+        "plain": plain_ta(appraisal, group, row, org["level"], _eligible(pub, org, profile.month).get(appraisal.id)),
+        "month": profile.month,
         "open_trials": [t for t in trials if t.is_open], "other_trials": [t for t in trials if not t.is_open],
         "home": home, "origin_note": origin_note, "measured_from_practice": origin is not None and home is None,
         "phase_words": PHASE_WORDS, "from": request.GET.get("from", "")[:MAX_QUERY]})
