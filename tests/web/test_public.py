@@ -44,7 +44,7 @@ def practices(public_warehouse, shared_data, pub) -> pd.DataFrame:
 
 
 def _main(html: str) -> str:
-    return html.split('<main id="main">', 1)[1].split("</main>", 1)[0]
+    return html.split('<main id="main" tabindex="-1">', 1)[1].split("</main>", 1)[0]
 
 
 def _text(html: str) -> str:

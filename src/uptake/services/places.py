@@ -134,13 +134,17 @@ class _NoCatalogue:
 _cache: dict = {}
 
 
+def state_stamp(warehouse: Warehouse) -> tuple[str, int | None]:
+    """What changes when a load commits: a cache key for what is built from the warehouse."""
+    try:
+        return str(warehouse.root), warehouse.state_path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return str(warehouse.root), None
+
+
 def places_for(warehouse: Warehouse, practice_codes: set[str] | None = None) -> Places:
     """The Places of the warehouse's current state (rebuilt after a load)."""
-    try:
-        stamp = warehouse.state_path.stat().st_mtime_ns
-    except FileNotFoundError:
-        stamp = None
-    key = (str(warehouse.root), stamp, frozenset(practice_codes) if practice_codes is not None else None)
+    key = (state_stamp(warehouse), frozenset(practice_codes) if practice_codes is not None else None)
     if key not in _cache:
         _cache.clear()
         _cache[key] = Places(warehouse, practice_codes)

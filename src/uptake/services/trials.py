@@ -16,7 +16,7 @@ from datetime import date
 
 from ..catalogue.trial_conditions import ConditionGroup
 from ..warehouse import Warehouse
-from .places import NotAPostcode, NotInLookup, Places, miles_between
+from .places import NotAPostcode, NotInLookup, Places, miles_between, state_stamp
 
 UK = "United Kingdom"
 OPEN = ("RECRUITING", "NOT_YET_RECRUITING")
@@ -145,11 +145,8 @@ _cache: dict = {}
 
 
 def trials_for(warehouse: Warehouse) -> Trials:
-    try:
-        stamp = warehouse.state_path.stat().st_mtime_ns
-    except FileNotFoundError:
-        stamp = None
-    key = (str(warehouse.root), stamp)
+    """The Trials of the warehouse's current state (rebuilt after a load)."""
+    key = state_stamp(warehouse)
     if key not in _cache:
         _cache.clear()
         _cache[key] = Trials(warehouse)
