@@ -75,3 +75,33 @@ def read_json(path):
     import gzip
 
     return gzip.open(path, "rt", encoding="utf-8").read()
+
+
+def test_the_icb_report_counts_open_trials_with_sites_in_its_area(shared_data, tmp_path):
+    """A real record (NCT05647226) made recruiting and given a second UK site at a real Harrogate
+    postcode (HG2 7SX, in the Humber and North Yorkshire ICB, ONS E54000051 in the NSPL file):
+    the ICB's report counts it with its one site there; another ICB counts nothing; the London
+    site (SE1 3ER, outside the loaded postcode areas) is counted as not placed."""
+    from types import SimpleNamespace
+
+    from uptake.reports.trials_section import icb_trials_section
+
+    wh = Warehouse(tmp_path / "warehouse")
+    wh.load(shared_data / "geo" / "nspl_nov2021_9_postcode_areas" / "NSPL_NOV_2021_UK_HG.csv.gz")
+    study = next(s for s in json.loads(read_json(shared_data / "trials" / "ctgov_download_128studies_digital_therapeutics.json.gz"))
+                 if s["protocolSection"]["identificationModule"]["nctId"] == "NCT05647226")
+    study["protocolSection"]["statusModule"]["overallStatus"] = "RECRUITING"
+    study["protocolSection"]["contactsLocationsModule"]["locations"].append(
+        {"facility": "Harrogate District Hospital", "city": "Harrogate", "zip": "HG2 7SX", "country": "United Kingdom"})
+    live = tmp_path / "ctgov_type_2_diabetes.json"
+    live.write_text(json.dumps({"studies": [study], "fetched": "2026-12-07T10:00:00+00:00"}))
+    wh.load(live)
+    ctx = SimpleNamespace(as_of=date(2026, 12, 7))
+    here = icb_trials_section(ctx, "QOQ", "Humber and North Yorkshire", wh)
+    table = next(b for b in here.blocks if hasattr(b, "rows"))
+    assert [r[0].split(":")[0] for r in table.rows] == ["NCT05647226"] and table.rows[0][3] == "1"
+    assert here.blocks[0].text.startswith("1 trial for the conditions of the catalogue's TAs is recruiting or "
+                                          "opening soon with 1 site in Humber and North Yorkshire (ONS E54000051)")
+    assert any("1 UK sites of these trials have postcodes outside" in getattr(b, "text", "") for b in here.blocks)
+    elsewhere = icb_trials_section(ctx, "QWE", "South West London", wh)
+    assert next(b for b in elsewhere.blocks if hasattr(b, "rows")).rows == []

@@ -7,6 +7,7 @@ terms), never a small number, trials with their registry links, and the page wei
 from __future__ import annotations
 
 import math
+from datetime import date
 import re
 from html import unescape
 
@@ -182,3 +183,35 @@ def test_pages_are_under_100_kb_with_their_stylesheet(public, practices):
 def test_unknown_codes_are_not_found(public):
     assert public.get("/my-area/NOPE1/").status_code == 404
     assert public.get("/my-area/ENG/").status_code == 404
+
+
+def test_the_api_lists_a_tas_trials_with_distances(public):
+    got = public.get("/api/v1/trials", {"ta": "TA390", "postcode": "HG1 1AA"})
+    assert got.status_code == 200
+    trials = got.json()
+    assert [t["trial_id"] for t in trials] == ["NCT05647226"]
+    site = trials[0]["sites"][0]
+    # HG1 1AA (NSPL: 53.993657, -1.541446) to the registry's point for London (51.50853, -0.12574)
+    assert site["miles"] == pytest.approx(_miles(53.993657, -1.541446, 51.50853, -0.12574), rel=1e-6)
+    assert site["approximate"] and trials[0]["sample"] and not trials[0]["recruiting"]
+    assert public.get("/api/v1/trials", {"ta": "TA9999"}).status_code == 404
+    bad = public.get("/api/v1/trials", {"ta": "TA390", "postcode": "B1 1AA"})
+    assert bad.status_code == 400 and "B1 1AA is not in the postcode list" in bad.json()["detail"]
+
+
+def test_a_medicine_page_says_where_the_local_formulary_stands(public, practices, pub, db):
+    """TA275 (apixaban, published 27 February 2013, 90 days): the practice's ICB has included it
+    on time; TA390 has no decision and its deadline (25 May 2016 + 90 days) has passed."""
+    from uptake.web.compliance import store
+
+    row = practices.dropna(subset=["lat"]).iloc[0]
+    icb = pub.organisation(pub.organisation(pub.organisation(row["code"])["parent"])["parent"])
+    while icb["level"] != "icb":
+        icb = pub.organisation(icb["parent"])
+    form = store.ensure_formulary(icb["code"], "Test formulary")
+    store.record(formulary=form, ta="TA275", decision="included", decision_date=date(2013, 3, 20), who="test")
+    included = _text(_main(public.get(f"/my-area/{row['code']}/TA275/").content.decode()))
+    assert "Your local NHS has added it to its list of medicines that local doctors can use." in included
+    overdue = _text(_main(public.get(f"/my-area/{row['code']}/TA390/").content.decode()))
+    assert "Your local NHS should have added it to its list of medicines that local doctors can use by " \
+           "23 August 2016. It has not done this yet." in overdue

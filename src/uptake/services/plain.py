@@ -99,6 +99,22 @@ def england_words(value: float | None, england: float | None) -> str | None:
     return "That is about the same as in England as a whole."
 
 
+LIST = "its list of medicines that local doctors can use"
+
+
+def formulary_words(status: str | None, deadline: date | None) -> str | None:
+    """Where the local NHS's formulary stands on the TA (services.compliance statuses), in words."""
+    when = f"{deadline:%d %B %Y}".lstrip("0") if deadline else "soon"
+    return {
+        "on_time": f"Your local NHS has added it to {LIST}.",
+        "late": f"Your local NHS has added it to {LIST}. It did this later than it should have.",
+        "overdue": f"Your local NHS should have added it to {LIST} by {when}. It has not done this yet.",
+        "rejected": f"Your local NHS has said no to adding it to {LIST}, but NICE says it should be there.",
+        "due_soon": f"Your local NHS has until {when} to add it to {LIST}.",
+        "not_yet_due": f"Your local NHS has until {when} to add it to {LIST}.",
+    }.get(status or "")
+
+
 @dataclass
 class PlainTA:
     """One TA for one organisation, in words."""
@@ -115,6 +131,7 @@ class PlainTA:
     place: str | None
     england: str | None
     questions: list[str]
+    formulary: str | None = None
 
 
 def plain_ta(ta: TechnologyAppraisal, group: ConditionGroup, row: ProfileRow | None, level: str,

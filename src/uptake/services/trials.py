@@ -151,3 +151,37 @@ def trials_for(warehouse: Warehouse) -> Trials:
         _cache.clear()
         _cache[key] = Trials(warehouse)
     return _cache[key]
+
+
+@dataclass
+class AreaTrials:
+    """The open trials (for any catalogue TA's condition) with UK sites in one ICB's area."""
+
+    trials: list[tuple[Trial, list[Site], str]]  # (trial, its sites in the area, the condition's name)
+    sites: int
+    unplaced: int  # UK sites of open, matching trials whose postcode is not in the loaded lookup
+    sample: bool  # some of the trials come from a recorded sample, not a live fetch
+
+
+def open_in_area(trials: Trials, places: Places, area_ons_code: str, groups: list[ConditionGroup],
+                 today: date) -> AreaTrials:
+    """Open trials with a site whose postcode lies in the area (the lookup's ICB/STP code)."""
+    found: dict[str, tuple[Trial, list[Site], str]] = {}
+    unplaced = 0
+    for group in groups:
+        for trial in trials.for_condition(group, today):
+            if not trial.is_open or trial.trial_id in found:
+                continue
+            mine = []
+            for site in trial.sites:
+                try:
+                    where = places.place(site.postcode or "")
+                except (NotAPostcode, NotInLookup):
+                    unplaced += 1
+                    continue
+                if where.icb == area_ons_code:
+                    mine.append(site)
+            if mine:
+                found[trial.trial_id] = (trial, mine, group.name)
+    listed = sorted(found.values(), key=lambda t: t[0].trial_id)
+    return AreaTrials(listed, sum(len(s) for _, s, _ in listed), unplaced, any(t.sample for t, _, _ in listed))

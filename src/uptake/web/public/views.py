@@ -15,7 +15,7 @@ from ...catalogue.trial_conditions import load_trial_conditions
 from ...config import today
 from ...errors import UptakeError
 from ...services.places import NotAPostcode, NotInLookup, Places, places_for
-from ...services.plain import LEVEL_WORDS, plain_ta
+from ...services.plain import LEVEL_WORDS, formulary_words, plain_ta
 from ...services.trials import trials_for
 from ...warehouse import Warehouse
 from .. import queries as q
@@ -111,6 +111,23 @@ def _eligible(pub, org: dict, month: str) -> dict[str, float]:
     return {r["ta"]: r["eligible"] for r in rows if r["eligible"] is not None}
 
 
+def _formulary(org: dict, parents: list[dict], tas: list[str]) -> dict[str, str]:
+    """TA → where the ICB's formulary stands, in words (for an ICB, or a practice or PCN in one)."""
+    from django.db import DatabaseError
+
+    from ..compliance import queries as cq
+
+    icb = org["code"] if org["level"] == "icb" else next((p["code"] for p in parents if p["level"] == "icb"), None)
+    if icb is None:
+        return {}
+    try:
+        statuses = cq.current(today(), tas).for_icb(icb)
+    except (DatabaseError, UptakeError):
+        return {}
+    said = {s.ta: formulary_words(s.status, s.deadline) for s in statuses}
+    return {ta: words for ta, words in said.items() if words}
+
+
 def area_page(request, code: str):
     try:
         org, pub, profile, parents = _context(code)
@@ -122,9 +139,12 @@ def area_page(request, code: str):
     rows = {r.ta: r for r in profile.rows}
     eligible = _eligible(pub, org, profile.month)
     areas = []
+    formulary = _formulary(org, parents, [t.id for t in pub.catalogue.technology_appraisals])
     for area in pub.catalogue.areas:
         tas = [t for t in pub.catalogue.technology_appraisals if t.clinical_area == area.id]
         items = [plain_ta(t, conditions.for_ta(t.id), rows.get(t.id), org["level"], eligible.get(t.id)) for t in tas]
+        for item in items:
+            item.formulary = formulary.get(item.ta)
         if items:
             areas.append({"area": area, "items": items})
     practice = None
@@ -153,13 +173,14 @@ def area_ta_page(request, code: str, ta: str):
     group = load_trial_conditions().for_ta(appraisal.id)
     row = next((r for r in profile.rows if r.ta == appraisal.id), None)
     origin, home, origin_note = _origin(request, places, org)
+    plain = plain_ta(appraisal, group, row, org["level"], _eligible(pub, org, profile.month).get(appraisal.id))
+    plain.formulary = _formulary(org, parents, [appraisal.id]).get(appraisal.id)
     trials = trials_for(_warehouse()).for_condition(group, today(), places, origin)
     for t in trials:
         t.sites = t.sites[:5]
     return render(request, "public/area_ta.html", {
         "org": org, "kind": LEVEL_WORDS[org["level"]][0], "ta": appraisal,
-        "plain": plain_ta(appraisal, group, row, org["level"], _eligible(pub, org, profile.month).get(appraisal.id)),
-        "month": profile.month,
+        "plain": plain, "month": profile.month,
         "open_trials": [t for t in trials if t.is_open], "other_trials": [t for t in trials if not t.is_open],
         "home": home, "origin_note": origin_note, "measured_from_practice": origin is not None and home is None,
         "phase_words": PHASE_WORDS, "from": request.GET.get("from", "")[:MAX_QUERY]})
