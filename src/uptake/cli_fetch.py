@@ -245,7 +245,7 @@ def fetch_trials(
         settings = FetchSettings.load(root)
         say = (lambda g, n, k: None) if as_json else (lambda g, n, k: err.print(f"{g}: page {n}, {k} studies"))
         outcomes = run(Http(settings), settings.ctgov_url, downloads or root / "downloads",
-                       _warehouse(home) if load else None,
+                       _warehouse(home).load if load else None,
                        groups=[g.strip() for g in condition.split(",") if g.strip()] if condition else None,
                        keep=keep or not load, on_page=say)
     if as_json:

@@ -19,11 +19,12 @@ import gzip
 import json
 import re
 import zlib
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 from ..errors import InputError
-from .base import Header, register
+from .base import FORMATS, Header, register
 from .reference import need_code, parse_count, read_small, rows_to_table
 
 UK = "United Kingdom"
@@ -403,5 +404,9 @@ EXTRA_DATASETS = {
     "isrctn_json": {"trial_sites": _sites(_isrctn_rows)},
     "ctgov_flat_csv": {"trial_sites": _sites(_ctgov_csv_rows)},
 }
+# Registered from uptake.sources (not base._load_readers, which would make base and this module
+# import each other): each format yields its sites as a second dataset.
+for _format_id, _extras in EXTRA_DATASETS.items():
+    FORMATS[_format_id] = replace(FORMATS[_format_id], extras=dict(_extras))
 
 __all__ = ["phase_text", "read_ctgov", "read_ctgov_csv", "read_isrctn"]

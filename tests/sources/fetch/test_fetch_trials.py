@@ -59,7 +59,7 @@ def test_pages_are_followed_a_dropped_connection_retried_and_the_trials_loaded(s
     query = query_for(load_trial_conditions().groups[GROUP].terms)
     paths = _serve(site, pages, query)
     site.routes[paths[1]].script.append(("drop", 200))  # page 2: the connection drops after 200 bytes
-    outcomes = fetch_trials(Http(make_settings()), site.url("/ctgov"), tmp_path / "downloads", warehouse,
+    outcomes = fetch_trials(Http(make_settings()), site.url("/ctgov"), tmp_path / "downloads", warehouse.load,
                             groups=[GROUP])
     assert [o.to_dict()["pages"] for o in outcomes] == [3]
     asked = [r["path"] for r in site.requests()]
@@ -85,12 +85,12 @@ def test_a_run_that_stops_is_continued_from_the_page_it_reached(site, make_setti
     site.routes[paths[2]].script.extend([("fail", 503)] * 2)  # page 3 fails both attempts
     http = Http(make_settings(attempts=2))
     with pytest.raises(UptakeError, match="503"):
-        fetch_trials(http, site.url("/ctgov"), tmp_path / "downloads", warehouse, groups=[GROUP])
+        fetch_trials(http, site.url("/ctgov"), tmp_path / "downloads", warehouse.load, groups=[GROUP])
     progress = json.loads((tmp_path / "downloads" / "trials" / GROUP / "progress.json").read_text())
     assert (progress["pages"], progress["next"]) == (2, pages[1]["nextPageToken"])
     assert warehouse.connect().execute("SELECT count(*) FROM trials").fetchone()[0] == 0  # nothing loaded
     site.clear()
-    outcomes = fetch_trials(http, site.url("/ctgov"), tmp_path / "downloads", warehouse, groups=[GROUP])
+    outcomes = fetch_trials(http, site.url("/ctgov"), tmp_path / "downloads", warehouse.load, groups=[GROUP])
     assert [r["path"] for r in site.requests()] == [paths[2]]  # only the page not yet fetched
     assert (outcomes[0].resumed_from, outcomes[0].pages, outcomes[0].studies) == (2, 3, len(_nct_ids(pages)))
 

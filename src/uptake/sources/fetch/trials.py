@@ -30,7 +30,6 @@ from urllib.parse import urlencode
 
 from ...catalogue.trial_conditions import load_trial_conditions
 from ...errors import UptakeError
-from ...warehouse import Warehouse
 from .errors import UnexpectedAnswer
 from .http import Http
 
@@ -106,9 +105,11 @@ def fetch_group(http: Http, base: str, folder: Path, group: str, query: dict[str
     return joined, progress["pages"], len(studies), resumed
 
 
-def fetch_trials(http: Http, base: str, downloads: Path, warehouse: Warehouse | None, *,
+def fetch_trials(http: Http, base: str, downloads: Path, load: Callable[[Path], object] | None, *,
                  groups: list[str] | None = None, page_size: int = PAGE_SIZE, keep: bool = False,
                  on_page: Callable[[str, int, int], None] | None = None) -> list[TrialsOutcome]:
+    """Fetch each condition group's pages and hand the joined file to `load` (e.g. a warehouse's
+    load), unless it is None."""
     conditions = load_trial_conditions()
     chosen = groups or sorted(set(conditions.tas.values()))
     unknown = [g for g in chosen if g not in conditions.groups]
@@ -122,8 +123,8 @@ def fetch_trials(http: Http, base: str, downloads: Path, warehouse: Warehouse | 
         joined, pages, studies, resumed = fetch_group(
             http, base, folder, group, query, (lambda n, k, g=group: on_page(g, n, k)) if on_page else None)
         loaded = False
-        if warehouse is not None and studies:
-            warehouse.load(joined)
+        if load is not None and studies:
+            load(joined)
             loaded = True
         if not keep:
             shutil.rmtree(folder, ignore_errors=True)
