@@ -87,6 +87,11 @@ def _fmt(v, spec: str = ",.1f") -> str:
     return "—" if v is None else format(v, spec)
 
 
+def _share(v: float | None) -> str:
+    """A catalogue fraction or share as a percentage, or why there is none."""
+    return "an unstated share (no sourced figure)" if v is None else f"{v:.0%}"
+
+
 def _value_spec(headline: str) -> str:
     return ".0%" if headline in ("index", "proportion") else ",.2f"
 
@@ -247,13 +252,14 @@ def catalogue_show(ta_id: Annotated[str, typer.Argument(help="e.g. TA275")], as_
         band = ""
         if pop.age_min is not None or pop.age_max is not None:
             band = f", aged {pop.age_min or 0}{'–' + str(pop.age_max) if pop.age_max is not None else '+'}"
-        out.print(f"Eligible: {pop.fraction:.0%} of the {pop.register or 'registered'} population{band} "
-                  f"({pop.source}). Expected uptake: {ta.expected_uptake.share:.0%} ({ta.expected_uptake.source}).")
+        out.print(f"Eligible: {_share(pop.fraction)} of the {pop.register or 'registered'} population{band} "
+                  f"({pop.source}). Expected uptake: {_share(ta.expected_uptake.share)} ({ta.expected_uptake.source}).")
     table = Table(title="Products")
     for col in ("product", "setting", "BNF", "daily dose", "presentations"):
         table.add_column(col, overflow="fold")
     for p in ta.products:
-        table.add_row(p.name, p.setting, p.bnf_chemical, f"{p.ddd.value:g} {p.ddd.unit} ({p.ddd.basis})" if p.ddd else "—",
+        dose = "—" if p.ddd is None else f"{_fmt(p.ddd.value, 'g')} {p.ddd.unit} ({p.ddd.basis})"
+        table.add_row(p.name, p.setting, p.bnf_chemical or "—", dose,
                       "\n".join(f"{x.bnf_code} {x.name} — {x.units_per_day:g}/day" for x in p.presentations))
     out.print(table)
     out.print(f"Verified: {'yes' if ta.verified else 'no'}; reviewed {ta.reviewed}. Sources: " + "; ".join(ta.sources))
