@@ -9,7 +9,7 @@ import pyarrow.compute as pc
 
 from ..errors import InputError
 from ..schemas import DATASETS
-from .base import Header, register
+from .base import Header, missing_columns, register
 from .csvscan import (
     check_duplicates,
     check_months,
@@ -118,15 +118,16 @@ def read_epd(header: Header) -> pa.Table:
 
 register("epd", "prescribing",
          "English Prescribing Dataset, current layout (ICB_CODE, ICB_NAME, ...), NHSBSA",
-         lambda h: _is_epd(h, "ICB_CODE"))(read_epd)
+         lambda h: _is_epd(h, "ICB_CODE"), columns=(*EPD_COLUMNS, "ICB_CODE"))(read_epd)
 register("epd_2017", "prescribing",
          "English Prescribing Dataset, 2017-era layout (AREA_TEAM_CODE, ...), NHSBSA",
-         lambda h: _is_epd(h, "AREA_TEAM_CODE") and not h.has("ICB_CODE"))(read_epd)
+         lambda h: _is_epd(h, "AREA_TEAM_CODE") and not h.has("ICB_CODE"),
+         columns=(*EPD_COLUMNS, "AREA_TEAM_CODE"))(read_epd)
 
 
 @register("epd_extract", "prescribing",
           "Practice-level extract of the EPD with fewer columns (year_month, PRACTICE_CODE, bnf_code, ITEMS, "
-          "total_quantity[, NIC]); 'NA' read as missing", _is_extract)
+          "total_quantity[, NIC]); 'NA' read as missing", _is_extract, columns=EXTRACT_REQUIRED)
 def read_epd_extract(header: Header) -> pa.Table:
     return _read_practice_level(header, nulls=("", "NA"))
 
@@ -152,10 +153,19 @@ def _find(header: Header, options: list[str]) -> str | None:
     return next((by_upper[o.upper()] for o in options if o.upper() in by_upper), None)
 
 
+# What an organisation-level file needs: a month, an organisation, a BNF code, and items or a
+# quantity (a file of quantities only serves the measures that need no items).
+ORG_COLUMNS = (*(tuple(v) for v in ORG_ALIASES.values()), (*MEASURE_ALIASES["items"], *MEASURE_ALIASES["quantity"]))
+
+
 def _is_org_level(h: Header) -> bool:
     if h.has(*EXTRACT_REQUIRED):
         return False  # practice-level EPD, full or extract
-    return all(_find(h, opts) for opts in ORG_ALIASES.values()) and bool(_find(h, MEASURE_ALIASES["items"]))
+    if missing_columns(h, ORG_COLUMNS):
+        return False
+    # Without items, a file named like the practice-level EPD is an EPD with its ITEMS column
+    # lost or renamed, which must not load silently as quantities only.
+    return bool(_find(h, MEASURE_ALIASES["items"])) or not h.has("YEAR_MONTH", "PRACTICE_CODE")
 
 
 ORG_TYPE_SQL = """CASE
@@ -172,6 +182,9 @@ ORG_TYPE_SQL = """CASE
 
 
 def read_org_level(header: Header) -> pa.Table:
+    if missing := missing_columns(header, ORG_COLUMNS):
+        raise InputError(header.path, f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
+                         f"found {', '.join(header.fields)}", line=1)
     cols = {k: _find(header, v) for k, v in ORG_ALIASES.items()}
     if cols["org_code"] and cols["org_code"].upper() in ("PRACTICE_CODE", "PRACTICE"):
         fixed_type: str | None = "practice"
@@ -212,4 +225,4 @@ def read_org_level(header: Header) -> pa.Table:
 
 register("prescribing_org", "prescribing_org",
          "Monthly prescribing aggregated by organisation and BNF code (OpenPrescribing API / ePACT2 export)",
-         _is_org_level)(read_org_level)
+         _is_org_level, columns=ORG_COLUMNS)(read_org_level)
