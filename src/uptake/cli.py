@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,9 +40,18 @@ class State:
     home: Path | None = None
 
 
+CatalogueOption = Annotated[Optional[Path], typer.Option(
+    "--catalogue", help="Your own catalogue folder (technology_appraisals/, measures/, areas.yaml), merged with the "
+                        "built-in one (default $UPTAKE_CATALOGUE).")]
+
+
 @app.callback()
-def main(home: HomeOption = None) -> None:
+def main(home: HomeOption = None, catalogue: CatalogueOption = None) -> None:
     State.home = home
+    if catalogue is not None:
+        from .catalogue.user import ENV
+
+        os.environ[ENV] = str(catalogue)  # every later load_catalogue() and load_measures() reads it
 
 
 def _home(home: Path | None) -> Path:
@@ -206,8 +216,10 @@ def catalogue_list(
     area: Annotated[Optional[str], typer.Option("--area", help="Only this clinical area.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The NICE technology appraisals known, by clinical area."""
+    """The NICE technology appraisals and the measures known, by clinical area, with where each
+    came from (built-in, or your own catalogue folder)."""
     from .catalogue import load_catalogue
+    from .catalogue.measures import load_measures, measure_origin
 
     with _errors():
         cat = load_catalogue()
@@ -215,20 +227,28 @@ def catalogue_list(
         if area:
             cat.area(area)  # raises a helpful error for an unknown area
             groups = {area: groups.get(area, [])}
+        measures = [m for m in load_measures() if not area or m.clinical_area == area]
     if as_json:
-        _print_json({a: [ta.to_dict() for ta in tas] for a, tas in groups.items()})
+        _print_json({a: [ta.to_dict() | {"origin": cat.origin(ta.id)} for ta in tas] for a, tas in groups.items()}
+                    | {"measures": [m.to_dict() | {"origin": measure_origin(m.id)} for m in measures]})
         return
     for area_id, tas in groups.items():
         if not tas:
             continue
         table = Table(title=cat.area(area_id).name, title_justify="left")
-        for col in ("TA", "published", "recommendation", "deadline", "products", "title"):
+        for col in ("TA", "published", "recommendation", "deadline", "products", "title", "origin"):
             table.add_column(col, overflow="fold")
         for ta in tas:
             table.add_row(ta.id, str(ta.published), ta.recommendation.replace("_", " "),
                           f"{ta.funding_deadline_days} days", ", ".join(p.name for p in ta.products) or "—",
-                          ta.title + ("" if ta.verified else " [dim](unverified)[/]"))
+                          ta.title + ("" if ta.verified else " [dim](unverified)[/]"), cat.origin(ta.id))
         out.print(table)
+    table = Table(title="Measures", title_justify="left")
+    for col in ("measure", "area", "title", "origin"):
+        table.add_column(col, overflow="fold")
+    for m in measures:
+        table.add_row(m.id, m.clinical_area, m.title, measure_origin(m.id))
+    out.print(table)
 
 
 @catalogue_app.command("show")
@@ -239,7 +259,7 @@ def catalogue_show(ta_id: Annotated[str, typer.Argument(help="e.g. TA275")], as_
     with _errors():
         ta = load_catalogue().ta(ta_id)
     if as_json:
-        _print_json(ta.to_dict())
+        _print_json(ta.to_dict() | {"origin": load_catalogue().origin(ta.id)})
         return
     out.print(f"[bold]{ta.id}[/]  {ta.title}")
     out.print(f"Published {ta.published}; {ta.recommendation.replace('_', ' ')}; funding within "
@@ -263,6 +283,7 @@ def catalogue_show(ta_id: Annotated[str, typer.Argument(help="e.g. TA275")], as_
                       "\n".join(f"{x.bnf_code} {x.name} — {x.units_per_day:g}/day" for x in p.presentations))
     out.print(table)
     out.print(f"Verified: {'yes' if ta.verified else 'no'}; reviewed {ta.reviewed}. Sources: " + "; ".join(ta.sources))
+    out.print(f"Origin: {load_catalogue().origin(ta.id)}")
     if ta.notes:
         out.print(f"Notes: {ta.notes}")
 
