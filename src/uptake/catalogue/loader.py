@@ -465,7 +465,7 @@ def _load_with_user(root: Path, user: Path) -> Catalogue:
     validated as the built-in ones, and replace built-in entries of the same id."""
     from .user import merge
 
-    base = _load_cached(str(root))
+    base = _load_cached(str(root), None)
     own_areas = {}
     if (user / AREAS_FILE).exists():
         own_areas = {a.id: (a, user / AREAS_FILE) for a in _load_areas(user / AREAS_FILE)}
@@ -488,7 +488,7 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
     the file, the field path and what was expected. Results are cached per resolved folder.
     """
     if path is not None:
-        return _load_cached(str(Path(path).resolve()))
+        return _load_cached(str(Path(path).resolve()), None)
     from .user import user_dir
 
     user = user_dir()
