@@ -226,6 +226,10 @@ NOT_FOR_INGEST = (
      "this is a published NHS England Innovation Scorecard file (figures, not prescribing data); "
      "expected prescribing, SCMD or organisation data — to check uptake's figures against it use "
      "`uptake official --published FILE`"),
+    (("calc_value",),
+     "this is an OpenPrescribing measure file (a numerator, a denominator and their ratio, calc_value, per "
+     "organisation), not prescribing data; expected prescribing, SCMD or organisation data with BNF codes — "
+     "uptake computes such measures from those (`uptake catalogue list` shows its measures)"),
     (("medicine", "dosage_calc"),
      "this is the Innovation Scorecard's dosage-calculation table, not data for the warehouse; expected "
      "prescribing, SCMD or organisation data — its daily doses are in the catalogue (`uptake catalogue show`) "

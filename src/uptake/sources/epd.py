@@ -139,6 +139,7 @@ ORG_ALIASES = {
     "org_code": ["org_code", "ods_code", "row_id", "pct_id", "practice_code", "practice"],
     "bnf_code": ["bnf_code"],
 }
+NAME_ALIASES = ["name", "org_name", "row_name"]
 MEASURE_ALIASES = {
     "items": ["items"],
     "quantity": ["quantity", "total_quantity", "y_quantity"],
@@ -182,6 +183,30 @@ ORG_TYPE_SQL = """CASE
 
 
 def read_org_level(header: Header) -> pa.Table:
+    con = _org_typed(header)
+    return query_arrow(con, "SELECT month, org_type, org_code, bnf_code, items, quantity, actual_cost, nic, "
+                            "list_size FROM typed")
+
+
+def organisations_org_level(header: Header) -> pa.Table:
+    """The organisations an org-level file names, with the name it gives them in its latest
+    month (e.g. the DOAC extract's 'NHS North East and North Cumbria ICB - 00L'); none when the
+    file has no name column. Each file is its own source, so one file's names never remove
+    another's."""
+    if _find(header, NAME_ALIASES) is None:
+        return DATASETS["organisations"].schema.empty_table()
+    con = _org_typed(header)
+    source = "prescribing_org " + header.path.name.replace("'", "''")
+    return query_arrow(con, "SELECT org_code AS code, org_type AS type, arg_max(name, month) AS name, "
+                            "NULL::VARCHAR AS postcode, NULL::DATE AS opened, NULL::DATE AS closed, "
+                            "NULL::VARCHAR AS status, NULL::VARCHAR AS setting, "
+                            f"'{source}' AS source FROM typed WHERE name IS NOT NULL AND name <> '' "
+                            "GROUP BY org_code, org_type ORDER BY type, code")
+
+
+def _org_typed(header: Header):
+    """A DuckDB connection holding the checked file as table `typed`: month, org_type, org_code,
+    bnf_code, the measures and the organisation's name (NULL without a name column)."""
     if missing := missing_columns(header, ORG_COLUMNS):
         raise InputError(header.path, f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
                          f"found {', '.join(header.fields)}", line=1)
@@ -193,8 +218,9 @@ def read_org_level(header: Header) -> pa.Table:
     measures = {k: _find(header, v) for k, v in MEASURE_ALIASES.items()}
     org_type_col = _find(header, ["org_type"])
     gss_col = _find(header, ["gss_code"])
+    name_col = _find(header, NAME_ALIASES)
     types = {measures[k]: ("BIGINT" if k in ("items", "list_size") else "DOUBLE") for k in measures if measures[k]}
-    select = [c for c in [*cols.values(), *measures.values(), org_type_col, gss_col] if c]
+    select = [c for c in [*cols.values(), *measures.values(), org_type_col, gss_col, name_col] if c]
     con = connect()
     scan(con, header, types, select, nulls=("", "NA"))
     q = {k: quote_ident(v) for k, v in cols.items()}
@@ -209,6 +235,7 @@ def read_org_level(header: Header) -> pa.Table:
     )
     con.execute(f"CREATE TEMP TABLE typed AS SELECT {month_sql(cols['month'])} AS month, {org_type} AS org_type, "
                 f"upper(trim({q['org_code']})) AS org_code, trim({q['bnf_code']}) AS bnf_code, "
+                f"{f'trim({quote_ident(name_col)})' if name_col else 'NULL'} AS name, "
                 + ", ".join(f"{quote_ident(measures[k]) if measures[k] else 'NULL'} AS {k}" for k in MEASURE_ALIASES)
                 + " FROM raw")
     unknown = con.execute("SELECT org_code FROM typed WHERE org_type IS NULL LIMIT 1").fetchone()
@@ -219,10 +246,11 @@ def read_org_level(header: Header) -> pa.Table:
                          line=hit.line if hit else None, column=cols["org_code"])
     check_duplicates(con, header, "typed", {"month": "month", "org_type": "org_type", "org_code": "org_code",
                                             "bnf_code": "bnf_code"})
-    return query_arrow(con, "SELECT month, org_type, org_code, bnf_code, items, quantity, actual_cost, nic, "
-                            "list_size FROM typed")
+    return con
 
 
 register("prescribing_org", "prescribing_org",
          "Monthly prescribing aggregated by organisation and BNF code (OpenPrescribing API / ePACT2 export)",
          _is_org_level, columns=ORG_COLUMNS)(read_org_level)
+
+EXTRA_DATASETS = {"prescribing_org": {"organisations": organisations_org_level}}
