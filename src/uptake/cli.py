@@ -33,7 +33,8 @@ CurrentOption = Annotated[bool, typer.Option("--current-orgs", help="Map every m
 MonthOption = Annotated[Optional[str], typer.Option("--month", help="YYYY-MM (default: the latest loaded).")]
 LevelOption = Annotated[str, typer.Option("--level", help="region, icb, sub_icb, pcn or practice (scorecard: or trust).")]
 FormatOption = Annotated[str, typer.Option("--format", help="table, csv or json.")]
-MinItemsOption = Annotated[int, typer.Option("--min-items", help="Suppress observed figures below this many items.")]
+MinItemsOption = Annotated[int, typer.Option("--min-items", min=0, max=1_000_000,
+                                                        help="Suppress observed figures below this many items.")]
 
 
 class State:
@@ -404,7 +405,7 @@ def _demo_choices(published: Path) -> int:
 @app.command()
 def demo(
     scale: Annotated[str, typer.Option(help="tiny, small or national.")] = "small",
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same NHS.")] = 42,
+    seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Random seed: the same seed gives the same NHS.")] = 42,
     start: Annotated[str, typer.Option(help="First month, YYYY-MM.")] = "2019-04",
     end: Annotated[str, typer.Option(help="Last month, YYYY-MM.")] = "2022-09",
     fresh: Annotated[bool, typer.Option(help="Empty the warehouse first.")] = True,

@@ -68,3 +68,18 @@ def test_ingest_refusals_are_one_line_and_leave_the_warehouse(shared_data, tmp_p
     assert len(lines) == 1 and "Traceback" not in result.output
     assert lines[0].startswith(f"error: {path}{where}"), lines[0]
     assert (home / "warehouse" / "state.json").read_bytes() == before
+
+
+@pytest.mark.parametrize("args", [["scorecard", "TA275", "--min-items", "99999999999999999999"],
+                                  ["alerts", "log", "--limit", "99999999999999999999"],
+                                  ["runchart", "TA275", "--baseline", "99999999999999999999"],
+                                  ["demo", "--seed", "99999999999999999999"],
+                                  ["serve", "--port", "99999999999999999999"]])
+def test_an_integer_option_too_large_is_a_usage_error_not_a_traceback(tmp_path, args):
+    """Issue 24.12: a number too large for int64 reached SQLite/DuckDB and gave a traceback."""
+    result = runner.invoke(app, ["--home", str(tmp_path / "h"), *args])
+    assert result.exit_code == 2
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    text = " ".join(result.output.replace("│", " ").split())
+    assert "Invalid value for" in text and "Input should be less than or equal to" in text
+    assert "Traceback" not in result.output
