@@ -23,13 +23,12 @@ from uptake.catalogue.models import (
     Product,
     TechnologyAppraisal,
 )
+from uptake.catalogue.layout import AREAS_FILE, TA_DIR
 from uptake.errors import InputError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = PACKAGE_DIR / "data"
 SCHEMA_PATH = PACKAGE_DIR / "schema.json"
-AREAS_FILE = "areas.yaml"
-TA_DIR = "technology_appraisals"
 _TA_SUFFIXES = (".yaml", ".yml")
 
 

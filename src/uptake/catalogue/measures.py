@@ -30,9 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .layout import MEASURES_DIR
 from .loader import DATA_DIR, CatalogueError, _read_yaml
 
-MEASURE_DIR = DATA_DIR / "measures"
+MEASURE_DIR = DATA_DIR / MEASURES_DIR
 UNITS = ("items", "quantity", "actual_cost")
 DIRECTIONS = ("higher", "lower", "none")
 POPULATIONS = ("registered",)

@@ -14,12 +14,12 @@ import os
 from pathlib import Path
 from typing import TypeVar
 
-from .loader import AREAS_FILE, TA_DIR, CatalogueError
+from ..errors import InputError
+from .layout import MEASURES_DIR, PARTS
 
 ENV = "UPTAKE_CATALOGUE"
 BUILT_IN = "built-in"
-MEASURES = "measures"
-PARTS = (AREAS_FILE, TA_DIR, MEASURES)
+MEASURES = MEASURES_DIR
 
 T = TypeVar("T")
 
@@ -32,10 +32,10 @@ def user_dir() -> Path | None:
         return None
     path = Path(value).expanduser()
     if not path.is_dir():
-        raise CatalogueError(path, f"catalogue folder not found (named by ${ENV} or --catalogue); expected a "
+        raise InputError(path, f"catalogue folder not found (named by ${ENV} or --catalogue); expected a "
                              f"folder holding {', '.join(PARTS)}")
     if not any((path / part).exists() for part in PARTS):
-        raise CatalogueError(path, f"no {', '.join(PARTS)} in this folder; expected at least one of them, laid "
+        raise InputError(path, f"no {', '.join(PARTS)} in this folder; expected at least one of them, laid "
                              "out as in the built-in catalogue")
     return path.resolve()
 
