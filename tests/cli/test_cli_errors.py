@@ -17,7 +17,7 @@ runner = CliRunner()
 
 
 def test_catalogue_show_works_for_every_ta():
-    """35 TAs have no sourced eligible fraction or expected share: these printed a TypeError."""
+    """TAs with no sourced eligible fraction or expected share (34 of 40 today) printed a TypeError."""
     cat = load_catalogue()
     unstated = [ta.id for ta in cat if ta.eligible_population.fraction is None or ta.expected_uptake.share is None]
     assert "TA495" in unstated
