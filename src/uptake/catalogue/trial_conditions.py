@@ -48,8 +48,10 @@ class TrialConditions:
     tas: dict[str, str]  # TA id → group id
     reviewed: str
 
-    def for_ta(self, ta: str) -> ConditionGroup:
-        return self.groups[self.tas[ta.upper()]]
+    def for_ta(self, ta: str) -> ConditionGroup | None:
+        """The TA's group; None for a TA the file does not cover (one of a user's own catalogue)."""
+        gid = self.tas.get(ta.upper())
+        return self.groups[gid] if gid else None
 
     def tas_matching(self, conditions: Iterable[str]) -> list[str]:
         conditions = list(conditions)
@@ -64,8 +66,8 @@ def _words(value, path: Path, field: str) -> tuple[str, ...]:
 
 @functools.lru_cache(maxsize=4)
 def load_trial_conditions(path: str | Path | None = None) -> TrialConditions:
-    """Read and check the file: every group has a name and terms; every catalogue TA has a group
-    and every TA named is in the catalogue."""
+    """Read and check the file: every group has a name and terms; every built-in catalogue TA has
+    a group and every TA named is in the catalogue."""
     path = Path(path) if path else FILE
     doc = _read_yaml(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("groups"), dict) or not isinstance(doc.get("tas"), dict):
@@ -81,7 +83,7 @@ def load_trial_conditions(path: str | Path | None = None) -> TrialConditions:
         groups[gid] = ConditionGroup(gid, g["name"], _words(g.get("terms"), path, f"groups.{gid}.terms"),
                                      _words(g.get("exclude", []), path, f"groups.{gid}.exclude") if g.get("exclude")
                                      else ())
-    catalogue_tas = {ta.id for ta in load_catalogue()}
+    catalogue_tas = {ta.id for ta in load_catalogue(DATA_DIR)}  # the built-in TAs (not a user's own)
     for ta, gid in doc["tas"].items():
         if ta not in catalogue_tas:
             raise CatalogueError(path, f"{ta} is not in the catalogue; expected a catalogue TA", field=f"tas.{ta}")

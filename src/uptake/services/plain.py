@@ -134,7 +134,7 @@ class PlainTA:
     formulary: str | None = None
 
 
-def plain_ta(ta: TechnologyAppraisal, group: ConditionGroup, row: ProfileRow | None, level: str,
+def plain_ta(ta: TechnologyAppraisal, group: ConditionGroup | None, row: ProfileRow | None, level: str,
              eligible_count: float | None = None) -> PlainTA:
     """`row`: the organisation's profile row for the TA (suppressed as the analyst pages are);
     `eligible_count`: the eligible population the scorecard holds for it (register × fraction)."""
@@ -152,7 +152,7 @@ def plain_ta(ta: TechnologyAppraisal, group: ConditionGroup, row: ProfileRow | N
             if receiving is None and row.patients:  # under 5: a count that small is not shown
                 hidden = True
     return PlainTA(
-        ta=ta.id, medicine=medicine, condition=group.name,
+        ta=ta.id, medicine=medicine, condition=group.name if group else ta.clinical_area.replace("_", " "),
         recommendation=RECOMMENDATION_WORDS.get(ta.recommendation, ""), since=month_year(ta.published),
         hospital=hospital, eligible=eligible, receiving=receiving, hidden=hidden, place=place, england=england,
         questions=[f"Could {medicine} help me?" if " or " not in medicine else "Could one of these medicines help me?",

@@ -52,8 +52,9 @@ class TrialsQuery(Schema):
 def trials(request, params: TrialsQuery = Query(...)):
     conditions = load_trial_conditions()
     key = params.ta.strip().upper()
-    if key not in conditions.tas:
-        raise HttpError(404, f"no TA {params.ta!r} in the catalogue")
+    group = conditions.for_ta(key)
+    if group is None:
+        raise HttpError(404, f"no TA {params.ta!r} with trial condition terms in the catalogue")
     places = views._places()
     origin = None
     if params.postcode:
@@ -63,6 +64,6 @@ def trials(request, params: TrialsQuery = Query(...)):
             raise HttpError(400, f"{exc}; expected a postcode in the loaded lookup ({', '.join(places.areas)})") \
                 from None
         origin = (where.lat, where.lon)
-    found = trials_for(views._warehouse()).for_condition(conditions.for_ta(key), today(), places, origin)
+    found = trials_for(views._warehouse()).for_condition(group, today(), places, origin)
     return [{**t.__dict__, "status_words": t.status_words, "recruiting": t.is_open, "sample": t.sample,
              "sites": [s.__dict__ for s in t.sites]} for t in found]

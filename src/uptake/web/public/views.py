@@ -175,7 +175,7 @@ def area_ta_page(request, code: str, ta: str):
     origin, home, origin_note = _origin(request, places, org)
     plain = plain_ta(appraisal, group, row, org["level"], _eligible(pub, org, profile.month).get(appraisal.id))
     plain.formulary = _formulary(org, parents, [appraisal.id]).get(appraisal.id)
-    trials = trials_for(_warehouse()).for_condition(group, today(), places, origin)
+    trials = trials_for(_warehouse()).for_condition(group, today(), places, origin) if group else []
     for t in trials:
         t.sites = t.sites[:5]
     return render(request, "public/area_ta.html", {
