@@ -61,9 +61,10 @@ def django_setup(home: Path | None) -> None:
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes (gunicorn), each with --threads threads.")] = 3,
-    threads: Annotated[int, typer.Option(help="Threads per worker.")] = 4,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes (gunicorn), each with --threads "
+                                                            "threads.")] = 3,
+    threads: Annotated[int, typer.Option(min=1, max=64, help="Threads per worker.")] = 4,
     home: HomeOption = None,
 ) -> None:
     """Serve the portal (pages and API) on the published scorecard, with gunicorn as
