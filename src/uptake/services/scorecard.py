@@ -90,6 +90,8 @@ class Scorecard:
     deciles: dict[str, float] = field(default_factory=dict)
     funnel: FunnelSummary | None = None
     notes: list[str] = field(default_factory=list)
+    # activity that reached England but no organisation of this level: {organisations, count, unit}
+    unplaced: dict | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -197,14 +199,44 @@ def scorecard(an: Source, subject: str, level: str = "icb", month: str | None = 
             row.flag_95, row.flag_998, row.flag_998_od = funnel.flags(i)
         out_rows.append(row)
     out_rows.sort(key=lambda r: (r.value is None, -(r.value or 0.0)))
+    lost = unplaced_activity(an, item, level, when)
+    if lost is not None:
+        notes.append(unplaced_note(lost, level))
     card = Scorecard(
         subject=item.id, title=title, kind=kind, level=level, month=f"{when:%Y-%m}", headline=headline,
         headline_label=HEADLINE_LABEL[headline], direction=direction, membership=an.membership,
         engine=an.engine_name, min_items=min_items,
         england=_score_row(eng_raw, names) if eng_raw else None, rows=out_rows,
         deciles=decile_dict([r.get("value") for r in org_raw]),
-        funnel=funnel.summary if funnel is not None else None, notes=notes)
+        funnel=funnel.summary if funnel is not None else None, notes=notes, unplaced=lost)
     return suppressed(card, min_items)
+
+
+LEVEL_NAMES = {"practice": "practice", "pcn": "PCN", "sub_icb": "sub-ICB location", "icb": "ICB",
+               "region": "region"}
+
+
+def unplaced_activity(an: Source, item, level: str, when: date) -> dict | None:
+    """{organisations, count, unit} of the activity in `when` that reached England but no
+    organisation of `level` (an old or unknown code with no membership), or None when all of it
+    was placed."""
+    if level not in LEVEL_NAMES:
+        return None
+    kind = "measure" if isinstance(item, Measure) else "ta"
+    got = an.unplaced(kind, [item.id], [when], (level,)).to_pylist()
+    if not got or not got[0]["counted"]:
+        return None
+    unit = item.unit if isinstance(item, Measure) else "items"
+    return {"organisations": int(got[0]["organisations"]), "count": float(got[0]["counted"]), "unit": unit}
+
+
+def unplaced_note(lost: dict, level: str) -> str:
+    """'n items from k organisations not placed in any ICB', and why."""
+    unit = {"actual_cost": "£ of actual cost"}.get(lost["unit"], lost["unit"])
+    k = lost["organisations"]
+    return (f"{lost['count']:,.0f} {unit} from {k:,} organisation{'s' if k != 1 else ''} not placed in any "
+            f"{LEVEL_NAMES[level]}: no organisation file loaded places their codes in this month (load ODS "
+            "epraccur, the successor file succ.csv or ONS's CCG lookups); England counts them, this level does not.")
 
 
 def suppressed(card: Scorecard, min_items: int) -> Scorecard:

@@ -52,6 +52,9 @@ REGION_CODES = {
     "NORTH EAST AND YORKSHIRE": "Y63",
 }
 ENGLISH_REGION = re.compile(r"Y\d{2}")
+# CCGs were abolished on 30 June 2022: a CCG → STP lookup of any year says nothing after it
+# (Bassetlaw, 02Q, left South Yorkshire and Bassetlaw for Nottingham and Nottinghamshire then).
+CCG_END = date(2022, 6, 30)
 
 
 def _plurality(counts: Counter) -> str | None:
@@ -270,6 +273,8 @@ class _PracticeMap:
             if hit:
                 optional[name] = f.index(hit)
         keys = KeyCheck(path, ["practice", "extract_date"])
+        # the 2020 layout names CCGs and STPs: its CCG → STP rows end with the CCGs (CCG_END)
+        self.ccg_era = f.names[c["SUB_ICB_LOCATION_CODE"]].upper() == "CCG_CODE"
         self.rows: list[tuple[int, dict]] = []
         for line, r in f.rows:
             def code(k: str, what: str, r: list[str] = r, line: int = line) -> str:
@@ -325,7 +330,9 @@ def read_gp_practice_map(header: Header) -> pa.Table:
     Both layouts are read: 2020's CCG_CODE/STP_CODE (confirmed on the real Sep 2020 file) and
     the 2022+ SUB_ICB_LOCATION_CODE/ICB_CODE names (ICB_CODE confirmed in published code that
     reads the 2023 file; SUB_ICB_LOCATION_CODE as in NHS Digital's 2026 gp-reg-pat-prac-all).
-    CCGs became sub-ICB locations in July 2022: both eras are typed 'sub_icb' and 'icb'.
+    CCGs became sub-ICB locations in July 2022: both eras are typed 'sub_icb' and 'icb'. The
+    CCG-era layout's CCG → STP rows end on 30 June 2022 with the CCGs (Bassetlaw, 02Q, then moved
+    to another ICB); its practice rows stay open.
 
     Each extract is its own source ('gp_practice_map 2022-09'), so that loading the monthly
     files one after another keeps every month's membership instead of replacing it."""
@@ -343,7 +350,8 @@ def read_gp_practice_map(header: Header) -> pa.Table:
         if sub := _plurality(counts):
             upper.append(_relation(pcn, "pcn", sub, "sub_icb", _map_source(d), d))
     for _, r in m.rows:
-        upper.append(_relation(r["sub_icb"], "sub_icb", r["icb"], "icb", _map_source(r["extract"]), r["extract"]))
+        upper.append(_relation(r["sub_icb"], "sub_icb", r["icb"], "icb", _map_source(r["extract"]), r["extract"],
+                               CCG_END if m.ccg_era else None))
         upper.append(_relation(r["icb"], "icb", r["region"], "region", _map_source(r["extract"]), r["extract"]))
     key = lambda x: (x["child"], x["child_type"], x["parent_type"], x["valid_from"])  # noqa: E731
     return rows_to_table("org_relations", rels + _dedupe(upper, key))
@@ -443,11 +451,26 @@ def _ons_columns(h: Header, child: str, parent: str) -> dict[str, str] | None:
     return found if {"child_cdh", "parent_cdh"} <= set(found) else None
 
 
+def _ccg_vintage(header: Header, column: str, path: Path) -> tuple[date, date]:
+    """The dates a CCG → STP lookup is valid for, from the year in its column names (CCG20CDH:
+    April 2020): from 1 April of that year to the day before the next year's lookup, 31 March;
+    the last (2021) to 30 June 2022, when CCGs ended. Later years (SICBL22...) are refused here."""
+    m = re.fullmatch(r"(?:CCG)(\d{2})CDH", column.upper())
+    year = 2000 + int(m.group(1)) if m else None
+    if year is None or year > 2021:
+        raise InputError(path, f"column {column}: expected a CCG lookup of 2013-2021 (CCG13CDH ... CCG21CDH), "
+                         "whose year dates its memberships", line=1, column=column)
+    return date(year, 4, 1), (CCG_END if year == 2021 else date(year + 1, 3, 31))
+
+
 def _ons_rows(header: Header, child: str, parent: str, source: str) -> tuple[list[dict], list[dict]]:
     cols = _ons_columns(header, child, parent)
     if cols is None:
         raise InputError(header.path, f"missing columns; expected an ONS lookup with {child} and {parent} ODS codes "
                          "(e.g. CCG21CDH, STP21CDH)", line=1)
+    valid: tuple[date | None, date | None] = (None, None)
+    if child == "sub_icb" and cols["child_cdh"].upper().startswith("CCG"):
+        valid = _ccg_vintage(header, cols["child_cdh"], header.path)
     f = read_small(header)
     idx = {k: f.index(v) for k, v in cols.items()}
     keys = KeyCheck(header.path, [cols["child_cdh"]])
@@ -456,7 +479,7 @@ def _ons_rows(header: Header, child: str, parent: str, source: str) -> tuple[lis
         kid = need_code(header.path, line, cols["child_cdh"], r[idx["child_cdh"]], "an ODS code").upper()
         par = need_code(header.path, line, cols["parent_cdh"], r[idx["parent_cdh"]], "an ODS code").upper()
         keys.add((kid,), line)
-        rels.append(_relation(kid, child, par, parent, source))
+        rels.append(_relation(kid, child, par, parent, source, *valid))
         orgs.append(_organisation(kid, child, source, blank_to_none(r[idx["child_nm"]]) if "child_nm" in idx else None))
         orgs.append(_organisation(par, parent, source,
                                   blank_to_none(r[idx["parent_nm"]]) if "parent_nm" in idx else None))
@@ -483,7 +506,13 @@ def organisations_ons_stp_region_lookup(header: Header) -> pa.Table:
           lambda h: _ons_columns(h, "sub_icb", "icb") is not None)
 def read_ons_ccg_stp_lookup(header: Header) -> pa.Table:
     """Sub-ICB (CCG) → ICB (STP) by ODS codes (the *CDH columns); the FID column is ignored.
-    CCGs became sub-ICB locations in July 2022 keeping their codes, so they are typed 'sub_icb'."""
+    CCGs became sub-ICB locations in July 2022 keeping their codes, so they are typed 'sub_icb'.
+
+    Dated by the lookup's year (CCG20CDH: valid 1 April 2020 to 31 March 2021; CCG21CDH: 1 April
+    2021 to 30 June 2022, when CCGs ended), so that each year's lookup places its CCGs in that
+    year only: Bassetlaw (02Q) is in South Yorkshire and Bassetlaw (QF7) until June 2022, and
+    from July 2022 wherever a later file (epraccur) puts it (QT1). A sub-ICB → ICB lookup
+    (SICBL22CDH, ...) is left undated."""
     return rows_to_table("org_relations", _ons_rows(header, "sub_icb", "icb", "ons_ccg_stp_lookup")[0])
 
 
