@@ -60,7 +60,8 @@ def _inherited(rel: ibis.Table, successions: ibis.Table) -> ibis.Table:
 
 def memberships(relations: ibis.Table, months: ibis.Table, *, current: bool = False,
                 latest: ibis.Table | None = None, successions: ibis.Table | None = None) -> ibis.Table:
-    """One row per month, child and parent type: (month, child, child_type, parent, parent_type).
+    """One row per month, child and parent type: (month, child, child_type, parent, parent_type,
+    snapshot), `snapshot` saying that the row chosen is not dated to the month.
     With `current`, the membership valid at `latest` (a one-row table with column `month`: the
     latest month loaded; default the latest of `months`) is used for every month. With
     `successions` (old, new, effective), an old code without a relation of its own open in the
@@ -84,10 +85,13 @@ def memberships(relations: ibis.Table, months: ibis.Table, *, current: bool = Fa
     window = ibis.window(group_by=[candidates.at, candidates.child, candidates.child_type, candidates.parent_type],
                          order_by=[candidates.inherited, candidates.later, candidates.order, candidates.parent])
     ranked = candidates.mutate(rank=ibis.row_number().over(window))
-    chosen = ranked.filter(ranked["rank"] == 0).select("at", "child", "child_type", "parent", "parent_type")
+    # `snapshot`: the row is not dated to the month (undated, like epraccur's, or starting later)
+    chosen = ranked.filter(ranked["rank"] == 0).select(
+        "at", "child", "child_type", "parent", "parent_type",
+        snapshot=ranked.valid_from.isnull() | (ranked.later == 1))
     if current:
         return chosen.cross_join(months.select("month")).select("month", "child", "child_type", "parent",
-                                                                 "parent_type")
+                                                                 "parent_type", "snapshot")
     return chosen.rename(month="at")
 
 

@@ -105,6 +105,12 @@ class Source:
         a level; empty where the source cannot tell."""
         return pa.table({"level": pa.array([], pa.string())})
 
+    def undated_membership(self, months: list[date]) -> pa.Table:
+        """(month, sub_icbs, undated): how many sub-ICBs each month places in an ICB, and how
+        many of them by a row not dated to the month (epraccur's, or a later file's); empty where
+        the source cannot tell."""
+        return pa.table({"month": pa.array([], pa.date32())})
+
     def parent(self, code: str, level: str, when: date) -> dict | None:
         """{level, org, name} of the organisation `code` belongs to in `when`, or None."""
         if level == ENGLAND:
@@ -217,6 +223,22 @@ class Analysis(Source):
             if f is not None and ta in latest:
                 latest[ta]["flag_998_od"] = f.flags([r["org"] for r in peers].index(code))[2]
         return mine
+
+    def undated_membership(self, months: list[date]) -> pa.Table:
+        from ..engine.scorecard import organisation_memberships
+
+        if "org_relations" not in self.datasets or not months:
+            return super().undated_membership(months)
+        inp = self.inputs(months, tas=[])
+        m = organisation_memberships(inp, self.current_orgs)
+        m = m.filter((m.child_type == "sub_icb") & (m.parent_type == "icb"))
+        # a sub-ICB whose dated rows all start after the month did not exist yet (D4U1Y, April 2021)
+        r = inp.relations.filter((inp.relations.child_type == "sub_icb") & (inp.relations.parent_type == "icb"))
+        first = r.group_by("child").aggregate(first=r.valid_from.min())
+        m = m.left_join(first, m.child == first.child)
+        m = m.filter(first.first.isnull() | (first.first <= m.month))
+        return self.engine.execute(m.group_by("month").aggregate(
+            sub_icbs=m.child.nunique(), undated=m.snapshot.cast("int64").sum()))
 
     def relatives(self, code: str, level: str, when: date, *, upward: bool) -> list[dict]:
         from ..engine.scorecard import organisation_memberships

@@ -88,6 +88,7 @@ def publish(an: Analysis, path: Path, *, step: Callable[[str], None] = lambda _:
     orgs = organisation_table(an, months[-1], ta)
     lap("organisations")
     unplaced = unplaced_table(an, tas, measure_ids, months)
+    undated = an.undated_membership(months)
     lap("unplaced activity")
 
     path = Path(path)
@@ -101,6 +102,9 @@ def publish(an: Analysis, path: Path, *, step: Callable[[str], None] = lambda _:
         if ms is not None:
             con.register("ms_in", ms)
             con.execute("CREATE TABLE measure_scorecard AS SELECT * FROM ms_in ORDER BY measure, level, month, org")
+        if undated.num_columns > 1:
+            con.register("undated_in", undated)
+            con.execute("CREATE TABLE undated_membership AS SELECT * FROM undated_in ORDER BY month")
         con.register("unplaced_in", unplaced)
         con.execute("CREATE TABLE unplaced AS SELECT * FROM unplaced_in ORDER BY kind, subject, level, month")
         con.register("org_in", orgs)

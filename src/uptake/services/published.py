@@ -44,6 +44,7 @@ class Published(Source):
         tables = {r[0] for r in self._con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         self._has_measures = "measure_scorecard" in tables
         self._has_unplaced = "unplaced" in tables
+        self._has_undated = "undated_membership" in tables
 
     def close(self) -> None:
         self._con.close()
@@ -97,6 +98,12 @@ class Published(Source):
             "SELECT level, subject, month, organisations, counted FROM unplaced WHERE kind = ? "
             "AND subject IN (SELECT unnest(?)) AND month IN (SELECT unnest(?)) AND level IN (SELECT unnest(?))",
             [kind, list(subjects), list(months), list(levels)])
+
+    def undated_membership(self, months: list[date]) -> pa.Table:
+        if not self._has_undated:
+            return super().undated_membership(months)
+        return self.query("SELECT month, sub_icbs, undated FROM undated_membership WHERE month IN (SELECT unnest(?))",
+                          [list(months)])
 
     def org_series(self, code: str, level: str, tas: list[str], months: list[date]) -> list[dict]:
         rows = self.query(

@@ -202,6 +202,7 @@ def scorecard(an: Source, subject: str, level: str = "icb", month: str | None = 
     lost = unplaced_activity(an, item, level, when)
     if lost is not None:
         notes.append(unplaced_note(lost, level))
+    notes.extend(membership_notes(an, level, when))
     card = Scorecard(
         subject=item.id, title=title, kind=kind, level=level, month=f"{when:%Y-%m}", headline=headline,
         headline_label=HEADLINE_LABEL[headline], direction=direction, membership=an.membership,
@@ -228,6 +229,26 @@ def unplaced_activity(an: Source, item, level: str, when: date) -> dict | None:
         return None
     unit = item.unit if isinstance(item, Measure) else "items"
     return {"organisations": int(got[0]["organisations"]), "count": float(got[0]["counted"]), "unit": unit}
+
+
+ICB_START = date(2022, 7, 1)  # CCGs became sub-ICB locations of the new ICBs (Bassetlaw moved ICB then)
+
+
+def membership_notes(an: Source, level: str, when: date) -> list[str]:
+    """Before July 2022, where sub-ICBs are placed in ICBs by a file not dated to the month (an
+    undated snapshot such as epraccur, or a later file), say so: that is where they are now, not
+    where they were then (Bassetlaw, 02Q, moved from South Yorkshire and Bassetlaw to Nottingham
+    and Nottinghamshire in July 2022)."""
+    if level not in ("icb", "region") or an.current_orgs or when >= ICB_START:
+        return []
+    got = [r for r in an.undated_membership([when]).to_pylist() if r.get("undated")]
+    if not got:
+        return []
+    n, total = got[0]["undated"], got[0]["sub_icbs"]
+    return [f"{n} of {total} sub-ICB locations are placed in ICBs by a file not dated to {when:%Y-%m} (an undated "
+            "snapshot such as epraccur, or a later file): ICBs as that file has them, not as they were then. Load "
+            "ONS's CCG → STP lookup of the year (or the practice mapping of the month) for the membership valid "
+            "then."]
 
 
 def unplaced_note(lost: dict, level: str) -> str:

@@ -471,6 +471,7 @@ def _ons_rows(header: Header, child: str, parent: str, source: str) -> tuple[lis
     valid: tuple[date | None, date | None] = (None, None)
     if child == "sub_icb" and cols["child_cdh"].upper().startswith("CCG"):
         valid = _ccg_vintage(header, cols["child_cdh"], header.path)
+        source = f"{source} {valid[0].year}"  # each year's lookup is kept beside the others
     f = read_small(header)
     idx = {k: f.index(v) for k, v in cols.items()}
     keys = KeyCheck(header.path, [cols["child_cdh"]])
@@ -509,8 +510,8 @@ def read_ons_ccg_stp_lookup(header: Header) -> pa.Table:
     CCGs became sub-ICB locations in July 2022 keeping their codes, so they are typed 'sub_icb'.
 
     Dated by the lookup's year (CCG20CDH: valid 1 April 2020 to 31 March 2021; CCG21CDH: 1 April
-    2021 to 30 June 2022, when CCGs ended), so that each year's lookup places its CCGs in that
-    year only: Bassetlaw (02Q) is in South Yorkshire and Bassetlaw (QF7) until June 2022, and
+    2021 to 30 June 2022, when CCGs ended), and kept as its own source ('ons_ccg_stp_lookup
+    2020'), so that each year's lookup places its CCGs in that year only: Bassetlaw (02Q) is in South Yorkshire and Bassetlaw (QF7) until June 2022, and
     from July 2022 wherever a later file (epraccur) puts it (QT1). A sub-ICB → ICB lookup
     (SICBL22CDH, ...) is left undated."""
     return rows_to_table("org_relations", _ons_rows(header, "sub_icb", "icb", "ons_ccg_stp_lookup")[0])
@@ -519,6 +520,55 @@ def read_ons_ccg_stp_lookup(header: Header) -> pa.Table:
 def organisations_ons_ccg_stp_lookup(header: Header) -> pa.Table:
     """The sub-ICBs (CCGs) and ICBs (STPs) with their names."""
     return rows_to_table("organisations", _ons_rows(header, "sub_icb", "icb", "ons_ccg_stp_lookup")[1])
+
+
+ONS_FIELD = re.compile(r"([A-Z]+)(\d{2})(CDH|CD|NM)")
+
+
+def _ons_ccg_name_columns(h: Header) -> tuple[str, str, int] | None:
+    """(CCGyyCDH, CCGyyNM, year) of an ONS lookup naming CCGs that is not a CCG → STP lookup with
+    STP ODS codes (ons_ccg_stp_lookup): every other column is an ONS code or name column
+    (LSOA11CD, STP17CD, NHSER18CDH, LAD21NM, ...) or FID/OBJECTID."""
+    found: dict[str, str] = {}
+    for field in h.fields:
+        up = field.upper()
+        if up in ONS_EXTRA:
+            continue
+        m = ONS_FIELD.fullmatch(up)
+        if not m:
+            return None
+        if m.group(1) == "CCG":
+            found[m.group(3)] = field
+            found["year"] = m.group(2)
+    if not {"CDH", "NM"} <= set(found) or _ons_columns(h, "sub_icb", "icb") is not None:
+        return None
+    return found["CDH"], found["NM"], 2000 + int(found["year"])
+
+
+@register("ons_ccg_names", "organisations",
+          "ONS lookup naming a year's CCGs (CCG17CD, CCG17CDH, CCG17NM; also LSOA → CCG and CCG → STP/region "
+          "lookups whose STPs have GSS codes only)", lambda h: _ons_ccg_name_columns(h) is not None)
+def read_ons_ccg_names(header: Header) -> pa.Table:
+    """The year's CCGs ('sub_icb') with their names, by ODS code (CCGyyCDH), one row each; the
+    source names the year ('ons_ccg_names 2017') so that every year's names are kept. A code
+    named twice differently is refused. The other columns are not kept: LSOAs (uptake holds no
+    LSOA data), local authorities, and STPs or regions of 2017-2019, which these files give by
+    GSS code only (several re-coded by 2020) or as the four regions of 2018: today's ICBs and
+    regions come from the CCG → STP lookups with ODS codes, epraccur and the successor file."""
+    code_col, name_col, year = _ons_ccg_name_columns(header)
+    f = read_small(header)
+    ci, ni = f.index(code_col), f.index(name_col)
+    seen: dict[str, tuple[str, int]] = {}
+    for line, r in f.rows:
+        code = need_code(header.path, line, code_col, r[ci], "a CCG ODS code").upper()
+        name = need_code(header.path, line, name_col, r[ni], "a CCG name")
+        first = seen.setdefault(code, (name, line))
+        if first[0] != name:
+            raise InputError(header.path, f"CCG {code} is named {name!r} here but {first[0]!r} on line {first[1]}; "
+                             "expected one name per CCG", line=line, column=name_col)
+    source = f"ons_ccg_names {year}"
+    return rows_to_table("organisations", [_organisation(code, "sub_icb", source, name)
+                                           for code, (name, _) in seen.items()])
 
 
 # --- NHS trusts (ODS etr, tidied) ---------------------------------------------------------
