@@ -12,7 +12,7 @@ that ended before *m* gives no membership in *m* (a CCG → STP lookup says noth
 
 Organisations succeed one another (ODS succ: 10G → 15D in April 2018, 15D → D4U1Y in April
 2021). `successions` holds each old code with every code it passed into and when
-(`sources.successions.successor_chains`). An old code with no membership of its own in a month
+(`successor_chains`). An old code with no membership of its own in a month
 takes its successors' (its area is theirs now), so that a file keyed by any year's CCG codes
 reaches today's ICBs and regions; `succeeded` re-keys activity recorded under an old code in a
 month after its succession (or, with ``current``, after any) to the code that took it over.
@@ -23,7 +23,11 @@ instead, so that a series follows today's organisations back in time.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from datetime import date
+
 import ibis
+import pyarrow as pa
 
 LEVELS = ("practice", "pcn", "sub_icb", "icb", "region")
 # Trusts are a level the engine computes on request (hospital issues only: no registered patients),
@@ -135,3 +139,33 @@ def rollup(member: ibis.Table, base_type: str, level: str) -> ibis.Table | None:
                 result.month, result.base, org=step.parent)
         step_type = parent_type
     return result
+
+
+def successor_chains(table: pa.Table) -> pa.Table:
+    """(old, new, effective) for every organisation an old code passed into, following chains:
+    10G → 15D (2018-04-01) and 15D → D4U1Y (2021-04-01) give 10G → 15D from 2018-04-01 and
+    10G → D4U1Y from 2021-04-01. A code with several successors on the same date (a split) has no
+    single successor from that date: the chain stops before it. Loops end where they close."""
+    nexts: dict[str, dict[date, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for old, new, eff in zip(table.column("old").to_pylist(), table.column("new").to_pylist(),
+                             table.column("effective").to_pylist()):
+        nexts[old][eff].add(new)
+    out: dict[tuple[str, str], date] = {}
+    for start in nexts:
+        todo = [(start, date.min)]
+        seen = {start}
+        while todo:
+            code, after = todo.pop()
+            for eff, news in sorted(nexts.get(code, {}).items()):
+                if len(news) != 1:
+                    continue
+                (new,) = news
+                when = max(eff, after)
+                if new in seen:
+                    continue
+                seen.add(new)
+                out[(start, new)] = min(out.get((start, new), when), when)
+                todo.append((new, when))
+    return pa.table({"old": pa.array([k[0] for k in out], pa.string()),
+                     "new": pa.array([k[1] for k in out], pa.string()),
+                     "effective": pa.array(list(out.values()), pa.date32())})

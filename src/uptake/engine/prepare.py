@@ -11,8 +11,8 @@ import pyarrow.compute as pc
 
 from ..catalogue import Catalogue
 from ..catalogue.measures import Measure
-from ..sources.successions import successor_chains
 from . import inputs
+from .hierarchy import successor_chains
 from .scorecard import Inputs
 
 USED = ("prescribing", "prescribing_org", "scmd", "org_relations", "org_successions", "list_sizes",

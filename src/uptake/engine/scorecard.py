@@ -67,7 +67,7 @@ class Inputs:
     scmd: ibis.Table | None = None  # hospital issues, when loaded for a month computed
     vmp_codes: ibis.Table | None = None  # inputs.vmp_codes_table
     scmd_months: ibis.Table | None = None  # (month): the months computed that have SCMD loaded
-    successions: ibis.Table | None = None  # (old, new, effective): sources.successions.successor_chains
+    successions: ibis.Table | None = None  # (old, new, effective): hierarchy.successor_chains
 
 
 def _practice_months(inp: Inputs) -> ibis.Table | None:

@@ -126,9 +126,9 @@ def register(id: str, dataset: str, description: str, detect: Callable[[Header],
 def _load_readers() -> None:
     # Importing the modules registers their formats; a module may add datasets to its formats
     # with EXTRA_DATASETS = {format_id: {dataset: reader}}.
-    from . import epd, ods, reference, registers, scmd, successions
+    from . import epd, ods, reference, registers, scmd
 
-    for module in (epd, ods, reference, registers, scmd, successions):
+    for module in (epd, ods, reference, registers, scmd):
         for format_id, extras in getattr(module, "EXTRA_DATASETS", {}).items():
             FORMATS[format_id] = replace(FORMATS[format_id], extras=dict(extras))
 

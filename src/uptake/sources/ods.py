@@ -625,6 +625,54 @@ def relations_nhs_trusts(header: Header) -> pa.Table:
     return rows_to_table("org_relations", rels)
 
 
+# --- ODS successor organisations (succ.csv) ----------------------------------------------
+# Which organisation took over from which, and from when (mergers and re-codings of CCGs,
+# practices, trusts and older bodies). No header line; five fields: the old code, the code that
+# succeeded it, a reason (blank in every row of the 2026 file), the effective date (YYYYMMDD)
+# and an indicator (0 or 1; ODS's file gives no name for it and uptake does not use it).
+# engine.hierarchy.successor_chains follows the chains.
+
+SUCC_FIELDS = ("old code (field 1)", "new code (field 2)", "reason (field 3)", "effective date (field 4)",
+               "indicator (field 5)")
+ODS_CODE = re.compile(r"[A-Z0-9]{3,12}")
+SUCC_SOURCE = "ods_successors"
+
+
+def _is_succ(h: Header) -> bool:
+    f = h.fields
+    return (len(f) == 5 and all(ODS_CODE.fullmatch(x.upper()) for x in f[:2]) and not f[2].strip()
+            and bool(re.fullmatch(r"\d{8}", f[3])) and f[4] in ("0", "1"))
+
+
+def _code(header: Header, line: int, column: int, value: str) -> str:
+    code = need_code(header.path, line, SUCC_FIELDS[column], value, "an ODS organisation code").upper()
+    if not ODS_CODE.fullmatch(code):
+        raise InputError(header.path, f"{value!r} is not an ODS code; expected 3 to 12 letters and digits",
+                         line=line, column=SUCC_FIELDS[column])
+    return code
+
+
+@register("ods_successors", "org_successions",
+          "ODS successor organisations (succ.csv: old code, new code, reason, effective date YYYYMMDD, "
+          "indicator; no header line)", _is_succ)
+def read_ods_successors(header: Header) -> pa.Table:
+    """One row per succession, as written. A code succeeded by itself, or a repeated pair, is
+    refused with its line."""
+    f = read_small(header, headerless=True, names=SUCC_FIELDS)
+    keys = KeyCheck(header.path, ["old", "new"])
+    rows = []
+    for line, r in f.rows:
+        old, new = _code(header, line, 0, r[0]), _code(header, line, 1, r[1])
+        if old == new:
+            raise InputError(header.path, f"{old} is succeeded by itself; expected a different new code",
+                             line=line, column=SUCC_FIELDS[1])
+        keys.add((old, new), line)
+        effective = parse_date(header.path, line, SUCC_FIELDS[3], r[3], ["yyyymmdd"], nulls=(),
+                               what="an effective date")
+        rows.append({"old": old, "new": new, "effective": effective, "source": SUCC_SOURCE})
+    return rows_to_table("org_successions", rows)
+
+
 # --- formats yielding more than one dataset -----------------------------------------------
 
 EXTRA_DATASETS: dict[str, dict[str, Callable[[Header], pa.Table]]] = {
