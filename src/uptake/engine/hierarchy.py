@@ -15,7 +15,7 @@ Organisations succeed one another (ODS succ: 10G → 15D in April 2018, 15D → 
 (`successor_chains`). An old code with no membership of its own in a month
 takes its successors' (its area is theirs now), so that a file keyed by any year's CCG codes
 reaches today's ICBs and regions; `succeeded` re-keys activity recorded under an old code in a
-month after its succession (or, with ``current``, after any) to the code that took it over.
+month after its succession (with ``current``, whatever the date) to the code that took it over.
 
 With ``current=True`` every month uses the membership valid in the latest month loaded
 instead, so that a series follows today's organisations back in time.
@@ -100,17 +100,13 @@ def memberships(relations: ibis.Table, months: ibis.Table, *, current: bool = Fa
 
 
 def succeeded(facts: ibis.Table, successions: ibis.Table, months: ibis.Table, *, current: bool = False,
-              latest: ibis.Table | None = None, columns: tuple[str, ...] = (), key: str = "ta") -> ibis.Table:
+              columns: tuple[str, ...] = (), key: str = "ta") -> ibis.Table:
     """Base facts (month, base_type, base, key, columns...) with each base that had been succeeded
-    by the month (by `latest`, with `current`) re-keyed to the organisation it passed into last,
-    and summed again."""
-    if current:
-        at = latest if latest is not None else months
-        when = months.select("month").cross_join(at.aggregate(at=at.month.max()))
-    else:
-        when = months.select("month", at=months.month)
-    s = successions.cross_join(when)
-    s = s.filter(s.effective <= s.at)
+    by the month re-keyed to the organisation it passed into last, and summed again. With
+    `current`, every succession known counts, whatever its date: today's organisations."""
+    s = successions.cross_join(months.select("month"))
+    if not current:
+        s = s.filter(s.effective <= s.month)
     w = ibis.window(group_by=[s.month, s.old], order_by=[ibis.desc(s.effective), s.new])
     s = s.mutate(rank=ibis.row_number().over(w))
     latest_new = s.filter(s["rank"] == 0).select("month", "old", "new")

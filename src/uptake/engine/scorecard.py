@@ -275,12 +275,11 @@ def organisation_memberships(inp: Inputs, current: bool) -> ibis.Table | None:
 
 def organisations_now(facts: ibis.Table, inp: Inputs, current: bool, key: str,
                       columns: tuple[str, ...]) -> ibis.Table:
-    """Base facts with codes succeeded by the month (by the latest month, with `current`) moved to
-    their successors (hierarchy.succeeded); unchanged without successions."""
+    """Base facts with codes succeeded by the month (with `current`, by today) moved to their
+    successors (hierarchy.succeeded); unchanged without successions."""
     if inp.successions is None:
         return facts
-    return succeeded(facts, inp.successions, inp.months, current=current, latest=inp.latest, columns=columns,
-                     key=key)
+    return succeeded(facts, inp.successions, inp.months, current=current, columns=columns, key=key)
 
 
 def unplaced(facts: ibis.Table, inp: Inputs, level: str, counted: str, *, current: bool = False,
