@@ -13,12 +13,12 @@ from datetime import date
 
 import pandas as pd
 import pytest
+from epd_files import write_doac_by_ccg
 
 from uptake.services.analysis import open_analysis
 from uptake.services.scorecard import scorecard
 from uptake.warehouse import Warehouse
 
-MEASURE = "epd/doac_vs_warfarin_measure_ccg_monthly_2015_2020.csv"
 SUBICB = "epd/doacs_warfarin_subicb_monthly_201710_202209.csv.gz"
 EPRACCUR = "ods/epraccur_2026-02.csv.gz"
 REGIONS = "ods/icb_to_region_lookup_2025.csv"
@@ -30,17 +30,9 @@ DOACS = {"0208020Z0", "0208020X0", "0208020AA", "0208020Y0"}
 
 @pytest.fixture(scope="module")
 def ccg_file(shared_data, tmp_path_factory):
-    """The measure's DOAC items filed under apixaban's code and its warfarin items (DOAC +
-    warfarin − DOAC) under warfarin's: doac_share counts the four DOACs alike, so its numerator
-    and denominator are the measure's own columns. Only July 2020 and one earlier month."""
-    raw = pd.read_csv(shared_data / MEASURE, dtype={"pct_id": str})
-    raw = raw[raw.month.isin(["2019-07-01", "2020-07-01"])]
-    doac = raw.assign(bnf_code="0208020Z0", items=raw.total_doac_items)
-    warfarin = raw.assign(bnf_code="0208020V0", items=raw.total_doac_warfain - raw.total_doac_items)
-    out = pd.concat([doac, warfarin])[["month", "pct_id", "bnf_code", "items"]].rename(
-        columns={"month": "date", "pct_id": "row_id"})
+    """The DOAC measure by 2020 CCG codes for July 2020 and July 2019 (tests/epd_files.py)."""
     path = tmp_path_factory.mktemp("ccg") / "doac_by_ccg_2020_codes.csv"
-    out.to_csv(path, index=False)
+    raw = write_doac_by_ccg(shared_data, ["2019-07-01", "2020-07-01"], path)
     return path, raw[raw.month == "2020-07-01"].set_index("pct_id")
 
 
