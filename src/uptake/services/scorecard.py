@@ -19,7 +19,7 @@ from ..engine.prepare import headline as catalogue_headline
 from ..engine.prepare import in_primary_care
 from ..engine.stats.ranking import deciles
 from ..errors import UptakeError
-from ..vocabulary import HEADLINE_LABEL
+from ..vocabulary import HEADLINE_LABEL, LEVEL_NAMES
 from .analysis import ALL_LEVELS, CHILD_LEVEL, Source
 from .funnels import FunnelSummary, funnel_for, measure_headline
 
@@ -206,15 +206,11 @@ def scorecard(an: Source, subject: str, level: str = "icb", month: str | None = 
     return suppressed(card, min_items)
 
 
-LEVEL_NAMES = {"practice": "practice", "pcn": "PCN", "sub_icb": "sub-ICB location", "icb": "ICB",
-               "region": "region"}
-
-
 def unplaced_activity(an: Source, item, level: str, when: date) -> dict | None:
     """{organisations, count, unit} of the activity in `when` that reached England but no
     organisation of `level` (an old or unknown code with no membership), or None when all of it
     was placed."""
-    if level not in LEVEL_NAMES:
+    if level in (ENGLAND, TRUST):
         return None
     kind = "measure" if isinstance(item, Measure) else "ta"
     got = an.unplaced(kind, [item.id], [when], (level,)).to_pylist()
@@ -244,12 +240,17 @@ def membership_notes(an: Source, level: str, when: date) -> list[str]:
             "then."]
 
 
+def _in_a_sentence(name: str) -> str:
+    """'Sub-ICB location' → 'sub-ICB location'; 'ICB', 'GP practice', 'NHS region' as they are."""
+    return name if name[:2].isupper() else name[0].lower() + name[1:]
+
+
 def unplaced_note(lost: dict, level: str) -> str:
     """'n items from k organisations not placed in any ICB', and why."""
     unit = {"actual_cost": "£ of actual cost"}.get(lost["unit"], lost["unit"])
     k = lost["organisations"]
     return (f"{lost['count']:,.0f} {unit} from {k:,} organisation{'s' if k != 1 else ''} not placed in any "
-            f"{LEVEL_NAMES[level]}: no organisation file loaded places their codes in this month (load ODS "
+            f"{_in_a_sentence(LEVEL_NAMES[level])}: no organisation file loaded places their codes in this month (load ODS "
             "epraccur, the successor file succ.csv or ONS's CCG lookups); England counts them, this level does not.")
 
 
