@@ -283,13 +283,16 @@ def organisations_now(facts: ibis.Table, inp: Inputs, current: bool, key: str,
 
 
 def unplaced(facts: ibis.Table, inp: Inputs, level: str, counted: str, *, current: bool = False,
-             key: str = "ta", columns: tuple[str, ...] = SUMMED) -> ibis.Table | None:
+             key: str = "ta", columns: tuple[str, ...] = SUMMED,
+             member: ibis.Table | None = None) -> ibis.Table | None:
     """(month, key, organisations, columns...): the base organisations with some `counted` (e.g.
     items) whose activity has a path to `level` (PATHS) but no membership taking them there in
-    the month, counted and summed.
+    the month, counted and summed. `member`: organisation_memberships(inp, current), when the
+    caller has it already.
     Trusts below an ICB and organisations above `level` are not unplaced: they never count
     there (docs/metrics.md). None when no base type can reach `level` through the hierarchy."""
-    member = organisation_memberships(inp, current)
+    if member is None:
+        member = organisation_memberships(inp, current)
     facts = organisations_now(facts, inp, current, key, columns)
     parts = []
     for base_type in base_types(inp):

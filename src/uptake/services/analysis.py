@@ -215,20 +215,26 @@ class Analysis(Source):
         parts = []
         if kind == "ta":
             inp = self.inputs(months, subjects)
-            facts, key, columns = sc.base_facts(inp), "ta", sc.SUMMED
+            facts, key = sc.base_facts(inp), "ta"
         else:
             chosen = tuple(m for m in self.measures if m.id in subjects)
             inp = self.inputs(months, measures=chosen)
-            facts, key, columns = sc.measure_base_facts(inp), "measure", sc.MEASURE_SUMMED
+            facts, key = sc.measure_base_facts(inp), "measure"
         by_column: dict[str, list[str]] = {}
         for subject, column in _counted(kind, subjects, self.measures):
             by_column.setdefault(column, []).append(subject)
+        # the hierarchy once, and each column's non-zero facts once: small tables, used per level
+        member = sc.organisation_memberships(inp, self.current_orgs)
+        if member is not None:
+            member = self.engine.memtable(self.engine.execute(member))
         for column, these in by_column.items():
-            only = facts.filter(facts[key].isin(these))
+            only = facts.filter(facts[key].isin(these) & (facts[column].fill_null(0.0) != 0))
+            only = self.engine.memtable(self.engine.execute(only.select("month", "base_type", "base", key, column)))
             for level in levels:
                 if level == ENGLAND:
                     continue
-                t = sc.unplaced(only, inp, level, column, current=self.current_orgs, key=key, columns=columns)
+                t = sc.unplaced(only, inp, level, column, current=self.current_orgs, key=key, columns=(column,),
+                                member=member)
                 if t is not None:
                     parts.append(self.engine.execute(t.select(
                         level=ibis.literal(level), subject=t[key], month=t.month, organisations=t.organisations,
