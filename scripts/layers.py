@@ -15,6 +15,8 @@ of the same layer (`uptake.alerts` → `uptake.reports`), except in layer 0, the
 small modules (errors, formats, config) may use one another. Imports are read statically, wherever they
 are in a file (function-level imports count: they are how layers were bypassed before).
 
+The modules of the ```isolated block (views) may not import one another at all.
+
 Known violations still to be removed are listed in the ```layer-debt block of the same document,
 one `importer -> imported` per line; the check fails on anything not listed there, and on a
 listed edge that no longer exists (so the list only shrinks).
@@ -178,8 +180,15 @@ def check(src: Path, architecture: Path) -> list[str]:
     known = modules(src)
     graph = {name: imports(name, path, known) for name, path in known.items()}
     bad, unplaced = violations(graph, layers)
+    isolated = [p for line in read_block(text, "isolated") for p in line.split()]
+    views_importing_views = {(a, b) for a, targets in graph.items() for b in targets
+                             if any(_matches(p, a) for p in isolated) and any(_matches(p, b) for p in isolated)}
+    bad |= views_importing_views
     problems = [f"{m}: in no layer of {architecture.name} (add it to the ```layers block)" for m in unplaced]
-    for importer, target in sorted(bad - debt):
+    for importer, target in sorted(views_importing_views - debt):
+        problems.append(f"{known[importer]}: {importer} imports {target}: views never import one another "
+                        "(move what they share to uptake.web.pages or a module of its own)")
+    for importer, target in sorted(bad - debt - views_importing_views):
         problems.append(f"{known[importer]}: {importer} imports {target}, against the layers "
                         f"({layer_of(importer, layers)[0].name} → {layer_of(target, layers)[0].name})")
     in_cycles = set()

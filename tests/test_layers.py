@@ -46,6 +46,13 @@ def test_a_sibling_of_the_same_layer_fails(tree):
     assert "uptake.reports.build imports uptake.alerts.rules" in problem and "(outputs → outputs)" in problem
 
 
+def test_a_view_importing_another_apps_view_fails(tree):
+    views = tree / "src" / "uptake" / "web" / "compliance" / "views.py"
+    views.write_text(views.read_text() + "\nfrom ..knowledge.views import case_study  # noqa\n")
+    [problem] = layers.check(tree / "src", tree / "architecture.md")
+    assert "uptake.web.compliance.views imports uptake.web.knowledge.views: views never import one another" in problem
+
+
 def test_a_new_cycle_fails(tree):
     a = tree / "src" / "uptake" / "engine" / "cycle_a.py"
     a.write_text("from . import cycle_b\n")
