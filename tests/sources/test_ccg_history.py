@@ -99,3 +99,13 @@ def test_files_without_ods_codes_are_refused_plainly(shared_data, write, input_e
     e = input_error(write("n.csv", ["CCG19CD,CCG19CDH,CCG19NM", "E38000001,02N,NHS Airedale",
                                     "E38000001,02N,NHS Bradford"]))
     assert (e.line, e.column) == (3, "CCG19NM") and "one name per CCG" in e.message
+
+
+def test_an_organisation_file_keyed_by_2021_ccg_codes_is_read_as_sub_icbs(shared_data, write):
+    """The 106 CCGs of 2021 (nine with five-character codes: D4U1Y, M1J4Y, ...) are sub-ICB
+    locations, with no org_type or GSS column to say so."""
+    codes = pd.read_csv(shared_data / HISTORY / NAMES[2021], dtype=str, encoding="utf-8-sig").CCG21CDH
+    assert sum(len(c) == 5 for c in codes) == 9
+    path = write("by_ccg21.csv", ["date,row_id,bnf_code,items"] + [f"2021-06-01,{c},0208020Z0,1" for c in codes])
+    t = read_file(path).table.to_pandas()
+    assert set(t.org_type) == {"sub_icb"} and sorted(t.org_code) == sorted(codes)
