@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,16 +33,26 @@ CurrentOption = Annotated[bool, typer.Option("--current-orgs", help="Map every m
 MonthOption = Annotated[Optional[str], typer.Option("--month", help="YYYY-MM (default: the latest loaded).")]
 LevelOption = Annotated[str, typer.Option("--level", help="region, icb, sub_icb, pcn or practice (scorecard: or trust).")]
 FormatOption = Annotated[str, typer.Option("--format", help="table, csv or json.")]
-MinItemsOption = Annotated[int, typer.Option("--min-items", help="Suppress observed figures below this many items.")]
+MinItemsOption = Annotated[int, typer.Option("--min-items", min=0, max=1_000_000,
+                                                        help="Suppress observed figures below this many items.")]
 
 
 class State:
     home: Path | None = None
 
 
+CatalogueOption = Annotated[Optional[Path], typer.Option(
+    "--catalogue", help="Your own catalogue folder (technology_appraisals/, measures/, areas.yaml), merged with the "
+                        "built-in one (default $UPTAKE_CATALOGUE).")]
+
+
 @app.callback()
-def main(home: HomeOption = None) -> None:
+def main(home: HomeOption = None, catalogue: CatalogueOption = None) -> None:
     State.home = home
+    if catalogue is not None:
+        from .catalogue.user import ENV
+
+        os.environ[ENV] = str(catalogue)  # every later load_catalogue() and load_measures() reads it
 
 
 def _home(home: Path | None) -> Path:
@@ -85,6 +96,11 @@ def _analysis(home: Path | None, engine: str, current_orgs: bool):
 
 def _fmt(v, spec: str = ",.1f") -> str:
     return "—" if v is None else format(v, spec)
+
+
+def _share(v: float | None) -> str:
+    """A catalogue fraction or share as a percentage, or why there is none."""
+    return "an unstated share (no sourced figure)" if v is None else f"{v:.0%}"
 
 
 def _value_spec(headline: str) -> str:
@@ -201,8 +217,10 @@ def catalogue_list(
     area: Annotated[Optional[str], typer.Option("--area", help="Only this clinical area.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The NICE technology appraisals known, by clinical area."""
+    """The NICE technology appraisals and the measures known, by clinical area, with where each
+    came from (built-in, or your own catalogue folder)."""
     from .catalogue import load_catalogue
+    from .catalogue.measures import load_measures, measure_origin
 
     with _errors():
         cat = load_catalogue()
@@ -210,20 +228,28 @@ def catalogue_list(
         if area:
             cat.area(area)  # raises a helpful error for an unknown area
             groups = {area: groups.get(area, [])}
+        measures = [m for m in load_measures() if not area or m.clinical_area == area]
     if as_json:
-        _print_json({a: [ta.to_dict() for ta in tas] for a, tas in groups.items()})
+        _print_json({a: [ta.to_dict() | {"origin": cat.origin(ta.id)} for ta in tas] for a, tas in groups.items()}
+                    | {"measures": [m.to_dict() | {"origin": measure_origin(m.id)} for m in measures]})
         return
     for area_id, tas in groups.items():
         if not tas:
             continue
         table = Table(title=cat.area(area_id).name, title_justify="left")
-        for col in ("TA", "published", "recommendation", "deadline", "products", "title"):
+        for col in ("TA", "published", "recommendation", "deadline", "products", "title", "origin"):
             table.add_column(col, overflow="fold")
         for ta in tas:
             table.add_row(ta.id, str(ta.published), ta.recommendation.replace("_", " "),
                           f"{ta.funding_deadline_days} days", ", ".join(p.name for p in ta.products) or "—",
-                          ta.title + ("" if ta.verified else " [dim](unverified)[/]"))
+                          ta.title + ("" if ta.verified else " [dim](unverified)[/]"), cat.origin(ta.id))
         out.print(table)
+    table = Table(title="Measures", title_justify="left")
+    for col in ("measure", "area", "title", "origin"):
+        table.add_column(col, overflow="fold")
+    for m in measures:
+        table.add_row(m.id, m.clinical_area, m.title, measure_origin(m.id))
+    out.print(table)
 
 
 @catalogue_app.command("show")
@@ -234,7 +260,7 @@ def catalogue_show(ta_id: Annotated[str, typer.Argument(help="e.g. TA275")], as_
     with _errors():
         ta = load_catalogue().ta(ta_id)
     if as_json:
-        _print_json(ta.to_dict())
+        _print_json(ta.to_dict() | {"origin": load_catalogue().origin(ta.id)})
         return
     out.print(f"[bold]{ta.id}[/]  {ta.title}")
     out.print(f"Published {ta.published}; {ta.recommendation.replace('_', ' ')}; funding within "
@@ -247,16 +273,18 @@ def catalogue_show(ta_id: Annotated[str, typer.Argument(help="e.g. TA275")], as_
         band = ""
         if pop.age_min is not None or pop.age_max is not None:
             band = f", aged {pop.age_min or 0}{'–' + str(pop.age_max) if pop.age_max is not None else '+'}"
-        out.print(f"Eligible: {pop.fraction:.0%} of the {pop.register or 'registered'} population{band} "
-                  f"({pop.source}). Expected uptake: {ta.expected_uptake.share:.0%} ({ta.expected_uptake.source}).")
+        out.print(f"Eligible: {_share(pop.fraction)} of the {pop.register or 'registered'} population{band} "
+                  f"({pop.source}). Expected uptake: {_share(ta.expected_uptake.share)} ({ta.expected_uptake.source}).")
     table = Table(title="Products")
     for col in ("product", "setting", "BNF", "daily dose", "presentations"):
         table.add_column(col, overflow="fold")
     for p in ta.products:
-        table.add_row(p.name, p.setting, p.bnf_chemical, f"{p.ddd.value:g} {p.ddd.unit} ({p.ddd.basis})" if p.ddd else "—",
+        dose = "—" if p.ddd is None else f"{_fmt(p.ddd.value, 'g')} {p.ddd.unit} ({p.ddd.basis})"
+        table.add_row(p.name, p.setting, p.bnf_chemical or "—", dose,
                       "\n".join(f"{x.bnf_code} {x.name} — {x.units_per_day:g}/day" for x in p.presentations))
     out.print(table)
     out.print(f"Verified: {'yes' if ta.verified else 'no'}; reviewed {ta.reviewed}. Sources: " + "; ".join(ta.sources))
+    out.print(f"Origin: {load_catalogue().origin(ta.id)}")
     if ta.notes:
         out.print(f"Notes: {ta.notes}")
 
@@ -377,7 +405,7 @@ def _demo_choices(published: Path) -> int:
 @app.command()
 def demo(
     scale: Annotated[str, typer.Option(help="tiny, small or national.")] = "small",
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same NHS.")] = 42,
+    seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Random seed: the same seed gives the same NHS.")] = 42,
     start: Annotated[str, typer.Option(help="First month, YYYY-MM.")] = "2019-04",
     end: Annotated[str, typer.Option(help="Last month, YYYY-MM.")] = "2022-09",
     fresh: Annotated[bool, typer.Option(help="Empty the warehouse first.")] = True,

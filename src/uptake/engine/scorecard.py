@@ -226,8 +226,12 @@ def base_facts(inp: Inputs) -> ibis.Table:
     if not parts:
         raise ValueError("no prescribing and no list sizes: nothing to compute")
     facts = _union(parts)
-    return facts.group_by(["month", "base_type", "base", "ta"]).aggregate(
-        **{c: facts[c].sum() for c in SUMMED})
+    # Items are unknown (not 0) for an organisation whose org-level file has quantities only:
+    # its observed rows carry NULL items, which a plain sum would hide behind the 0 of its
+    # denominator rows.
+    sums = {c: facts[c].sum() for c in SUMMED}
+    sums["items"] = ibis.ifelse(facts["items"].isnull().any(), ibis.null("float64"), facts["items"].sum())
+    return facts.group_by(["month", "base_type", "base", "ta"]).aggregate(**sums)
 
 
 def base_types(inp: Inputs) -> tuple[str, ...]:
@@ -543,8 +547,11 @@ def measure_base_facts(inp: Inputs) -> ibis.Table:
     if not parts:
         raise ValueError("no measure has any BNF code")
     u = _union(parts)
-    return u.group_by(["month", "base_type", "base", "measure"]).aggregate(
-        **{c: u[c].sum() for c in MEASURE_SUMMED})
+    # A numerator counted in a unit the file lacks (items of an org-level file of quantities only)
+    # is unknown, not 0 (as in `base_facts`).
+    sums = {c: u[c].sum() for c in MEASURE_SUMMED}
+    sums["numerator"] = ibis.ifelse(u.numerator.isnull().any(), ibis.null("float64"), u.numerator.sum())
+    return u.group_by(["month", "base_type", "base", "measure"]).aggregate(**sums)
 
 
 def measure_level_facts(facts: ibis.Table, inp: Inputs, levels: tuple[str, ...] = LEVELS, *,
