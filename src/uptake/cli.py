@@ -412,6 +412,9 @@ def demo(
     boundaries: Annotated[Optional[Path], typer.Option(
         help="GeoJSON boundaries for the portal's maps (e.g. ../shared/data/geo/sub_icb_locations_2022_buc.geojson).")] = None,
     serve: Annotated[bool, typer.Option(help="Then serve the portal on http://127.0.0.1:8000.")] = False,
+    public_data: Annotated[Optional[Path], typer.Option(
+        "--public-data", help="Also load the real recorded trials and postcode lookup from this folder "
+        "(../shared/data) for the public pages, marked there as a sample.")] = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -439,6 +442,11 @@ def demo(
                 progress.update(task, description=f"loading {path.name}")
                 wh.load(path)
                 progress.advance(task)
+        public = None
+        if public_data is not None:
+            from .services.public_sample import load_public_sample
+
+            public = load_public_sample(wh, public_data)
         from .services.analysis import open_analysis
 
         with open_analysis(wh) as an:
@@ -449,7 +457,7 @@ def demo(
         demo_portal = _demo_portal(home, generated, fresh, report.path)
     if as_json:
         _print_json({"generated": generated.summary, "national": picture.to_dict(), "published": report.to_dict(),
-                     "maps": maps, "portal": demo_portal})
+                     "maps": maps, "portal": demo_portal, "public_sample": public})
     else:
         s = generated.summary
         out.print(f"Synthetic NHS (seed {seed}, scale {scale}): {s.get('regions')} regions, {s.get('icbs')} ICBs, "
@@ -467,6 +475,9 @@ def demo(
         a = d["alerts"]
         out.print(f"Example alert subscriptions: {a['subscriptions']} for {a['people']} of these accounts; "
                   "`uptake alerts send` e-mails their digests (to <home>/outbox unless UPTAKE_SMTP_HOST is set)")
+        if public:
+            out.print(f"Public pages (/my-area/): {public['rows'].get('postcodes', 0):,} postcodes and "
+                      f"{public['rows'].get('trials', 0):,} real recorded trials (marked as a sample)")
         for email, password, role in d["users"]:
             out.print(f"Example account: {email} / {password} ({role})")
     if serve:
