@@ -119,6 +119,19 @@ DATASETS: dict[str, Dataset] = {
             "ICB → region; trust → ICB).",
         ),
         Dataset(
+            "org_successions",
+            _schema(
+                ("old", S, False),
+                ("new", S, False),
+                ("effective", D, False),
+                ("source", S, False),
+            ),
+            "source",
+            ("old", "new"),
+            "Organisations succeeded by others (mergers, re-codings): the old ODS code, the "
+            "code that took it over, and the date it took effect (ODS succ).",
+        ),
+        Dataset(
             "list_sizes",
             _schema(
                 ("month", D, False),

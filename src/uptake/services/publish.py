@@ -32,7 +32,7 @@ import duckdb
 import pyarrow as pa
 
 from .. import __version__
-from ..engine.hierarchy import ENGLAND_CODE, LEVELS
+from ..engine.hierarchy import ENGLAND, ENGLAND_CODE, LEVELS
 from ..errors import UptakeError
 from ..fsutil import sweep_temporary, temporary_name
 from . import downloads
@@ -92,6 +92,9 @@ def publish(an: Analysis, path: Path, *, step: Callable[[str], None] = lambda _:
     lap("measures computed")
     orgs = organisation_table(an, months[-1], ta)
     lap("organisations")
+    unplaced = unplaced_table(an, tas, measure_ids, months)
+    undated = an.undated_membership(months)
+    lap("unplaced activity")
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -105,6 +108,11 @@ def publish(an: Analysis, path: Path, *, step: Callable[[str], None] = lambda _:
         if ms is not None:
             con.register("ms_in", ms)
             con.execute("CREATE TABLE measure_scorecard AS SELECT * FROM ms_in ORDER BY measure, level, month, org")
+        if undated.num_columns > 1:
+            con.register("undated_in", undated)
+            con.execute("CREATE TABLE undated_membership AS SELECT * FROM undated_in ORDER BY month")
+        con.register("unplaced_in", unplaced)
+        con.execute("CREATE TABLE unplaced AS SELECT * FROM unplaced_in ORDER BY kind, subject, level, month")
         con.register("org_in", orgs)
         con.execute("CREATE TABLE organisations AS SELECT * FROM org_in ORDER BY level, code")
         con.execute("CREATE TABLE diffusion (ta VARCHAR, level VARCHAR, body VARCHAR)")
@@ -127,6 +135,17 @@ def publish(an: Analysis, path: Path, *, step: Callable[[str], None] = lambda _:
         seconds=timings, bytes=path.stat().st_size)
 
 
+def unplaced_table(an: Analysis, tas: list[str], measure_ids: list[str], months) -> pa.Table:
+    """(kind, level, subject, month, organisations, counted) for every TA and measure: what the
+    scorecard pages report as not placed in any organisation of a level."""
+    levels = tuple(x for x in ALL_LEVELS if x != ENGLAND)
+    parts = [(kind, an.unplaced(kind, ids, months, levels)) for kind, ids in (("ta", tas), ("measure", measure_ids))
+             if ids]
+    tables = [t.append_column("kind", pa.array([kind] * t.num_rows, pa.string())) for kind, t in parts]
+    return pa.concat_tables(tables) if tables else an.unplaced("ta", [], months, ()).append_column(
+        "kind", pa.array([], pa.string()))
+
+
 def _with(table: pa.Table, columns: dict[str, pa.Array]) -> pa.Table:
     for name, values in columns.items():
         if name in table.column_names:
@@ -139,12 +158,12 @@ def organisation_table(an: Analysis, when, scorecard: pa.Table | None = None) ->
     """Every organisation of every level — in the organisation files or in the scorecard — with
     its name (None when no file names it: then pages show the code) and its parent in `when`
     (the latest month): the directory the portal searches and drills down."""
-    from ..engine.hierarchy import memberships
+    from ..engine.scorecard import organisation_memberships
 
     parents: dict[tuple[str, str], tuple[str, str]] = {}
     if "org_relations" in an.datasets:
         inp = an.inputs([when], tas=[])
-        m = memberships(inp.relations, inp.months, current=an.current_orgs, latest=inp.latest)
+        m = organisation_memberships(inp, an.current_orgs)
         got = an.engine.execute(m.select("child", "child_type", "parent", "parent_type")).to_pylist()
         for r in got:
             level = r["child_type"]
