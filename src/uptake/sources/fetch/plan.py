@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import UptakeError
+from ...warehouse.coverage import load_is_current
 from .errors import NotPublished
 from .publishers import Item, Source
 
@@ -80,11 +81,7 @@ class Loaded:
                 self._current[load["sha256"]] = load
 
     def _is_current(self, load: dict) -> bool:
-        datasets = load.get("datasets") or {}
-        if not datasets:
-            return False
-        return all(self.state["datasets"].get(name, {}).get(part, {}).get("load") == load["id"]
-                   for name, info in datasets.items() for part in info.get("partitions", []))
+        return load_is_current(self.state, load)
 
     def current(self, sha256: str | None) -> dict | None:
         """The current load of the file with this SHA-256, if any."""
