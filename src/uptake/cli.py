@@ -309,6 +309,8 @@ def _show_national(picture) -> None:
                       f"{row.expected:,.0f}" if row.expected else "—", shown,
                       f"{row.icbs_lagging} of {row.icbs}" if row.icbs else "—")
     out.print(table)
+    for note in picture.notes:
+        out.print(note)
 
 
 DEMO_USERS = (("editor@example.org", "uptake-demo-editor", "formulary editor of {icb}"),

@@ -3,6 +3,7 @@ services share (prepared inputs, organisation names, the latest month)."""
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -48,6 +49,24 @@ class Source:
     catalogue: Catalogue
     measures: tuple[Measure, ...]
     current_orgs: bool
+
+    def month_sources(self, when: date) -> dict[str, list[str]]:
+        """{dataset: [file names]} of the monthly data in month `when` (none known: {})."""
+        return {}
+
+    def sources_note(self, when: date, level: str) -> str | None:
+        """Which source each figure of month `when` comes from, when practice-level and
+        organisation-level prescribing are mixed in it (docs/metrics.md, "Coverage and precedence")."""
+        got = self.month_sources(when)
+        practice, org = got.get("prescribing"), got.get("prescribing_org")
+        if not (practice and org):
+            return None
+        where = ("practice-level prescribing" if level in ("practice", "pcn") else
+                 "organisation-level prescribing wherever it has a row for the organisation and product, "
+                 "practice-level prescribing elsewhere")
+        return (f"Sources mixed in {when:%Y-%m}: organisation-level prescribing ({', '.join(org)}) and practice-level "
+                f"prescribing ({', '.join(practice)}). Each organisation-level row is that organisation's whole total; "
+                f"its practices' own rows count within it, never twice. These {level} figures come from {where}.")
 
     def month(self, text: str | None) -> date:
         """The month asked for, or the latest with prescribing; refused when none is loaded."""
@@ -125,9 +144,14 @@ class Analysis(Source):
     current_orgs: bool = False
     _names: dict[tuple[str, str], str] | None = field(default=None, repr=False)
     _months: list[date] | None = field(default=None, repr=False)
+    _pin: ExitStack | None = field(default=None, repr=False)
 
     def close(self) -> None:
-        self.engine.close()
+        try:
+            self.engine.close()
+        finally:
+            if self._pin is not None:
+                self._pin.close()
 
     def describe(self) -> str:
         return str(self.warehouse.root)
@@ -135,6 +159,10 @@ class Analysis(Source):
     @property
     def engine_name(self) -> str:
         return self.engine.name
+
+    def month_sources(self, when: date) -> dict[str, list[str]]:
+        """{dataset: [file names]} of the monthly data current in month `when`."""
+        return self.warehouse.month_sources().get(f"{when:%Y-%m}", {})
 
     def months(self) -> list[date]:
         if self._months is None:
@@ -227,7 +255,13 @@ def open_analysis(warehouse: Warehouse, engine: str = "duckdb", *, current_orgs:
                   spark_master: str | None = None) -> Analysis:
     from ..engine.backends import connect
 
-    datasets = tuple(warehouse.status()["datasets"])
-    eng = connect(warehouse, engine, spark_master=spark_master)
+    pin = ExitStack()  # the files of the state read here stay on disk until close (Warehouse.pinned)
+    pin.enter_context(warehouse.pinned())
+    try:
+        datasets = tuple(warehouse.status()["datasets"])
+        eng = connect(warehouse, engine, spark_master=spark_master)
+    except BaseException:
+        pin.close()
+        raise
     return Analysis(warehouse=warehouse, engine=eng, catalogue=load_catalogue(), measures=load_measures(),
-                    datasets=datasets, current_orgs=current_orgs)
+                    datasets=datasets, current_orgs=current_orgs, _pin=pin)

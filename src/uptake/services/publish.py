@@ -90,6 +90,7 @@ def publish(an: Analysis, path: Path, *, step: Callable[[str], None] = lambda _:
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
     con = duckdb.connect(str(tmp))
@@ -115,6 +116,30 @@ def publish(an: Analysis, path: Path, *, step: Callable[[str], None] = lambda _:
         path=str(path), months=len(months), first_month=f"{months[0]:%Y-%m}", last_month=f"{months[-1]:%Y-%m}",
         ta_rows=ta.num_rows, measure_rows=0 if ms is None else ms.num_rows, organisations=orgs.num_rows,
         seconds=timings, bytes=path.stat().st_size)
+
+
+def _remove_leftovers(path: Path) -> list[Path]:
+    """Delete the temporary files (`.<name>.<pid>.tmp` and DuckDB's `.wal` beside it) of earlier
+    publishes to `path` that were killed: those whose process is gone. A publish still running
+    keeps its own. Returns what was deleted."""
+    gone = []
+    for tmp in path.parent.glob(f".{path.name}.*.tmp*"):
+        pid = tmp.name[len(path.name) + 2:].split(".", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        tmp.unlink(missing_ok=True)
+        gone.append(tmp)
+    return gone
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _with(table: pa.Table, columns: dict[str, pa.Array]) -> pa.Table:
@@ -179,6 +204,7 @@ def _meta(an: Analysis, months, ta_rows: int, measure_rows: int) -> dict:
         "months": [f"{m:%Y-%m}" for m in months],
         "datasets": list(an.datasets),
         "sources": sources,
+        "month_sources": an.warehouse.month_sources(),
         "ta_rows": ta_rows,
         "measure_rows": measure_rows,
     }

@@ -10,7 +10,8 @@ covered it (docs/metrics.md).
 
 `RULES` says, per dataset, which column names the organisation and which the product (and how
 many leading characters of it: a BNF presentation code counts for its chemical, its first nine).
-Datasets without a rule (reference data, QOF years) are replaced whole per partition.
+Datasets without a rule (reference data: organisation files, BNF and dm+d lists) are replaced
+whole per partition, as a newer edition of the same file replaces the older.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ RULES: dict[str, Rule] = {
     "prescribing": Rule("practice", "bnf_code", BNF_CHEMICAL),
     "prescribing_org": Rule("org_code", "bnf_code", BNF_CHEMICAL),
     "scmd": Rule("trust", "vmp_code"),
-    "list_sizes": Rule("practice", None),
+    "list_sizes": Rule("practice", "age_band"),  # a file of totals ('all') leaves the age bands alone
+    "qof_registers": Rule("practice", "register"),  # QOF comes split by domain: each file its registers
 }
 
 

@@ -35,12 +35,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..errors import UptakeError
-from ..fsutil import exclusive, fsync_dir
+from ..fsutil import exclusive, fsync_dir, shared, unshared
 from ..schemas import DATASETS, Dataset
 from ..sources import ReadResult, read_file
 from . import coverage as cov
 
 STATE_VERSION = 1
+READERS = "readers"  # the lock file long readers hold shared (`Warehouse.pinned`)
 CRASH_ENV = "UPTAKE_TEST_CRASH_AT"  # test hook: die (SIGKILL) at a named point of a load
 # Rows per Parquet row group: DuckDB's own default, so that queries over the warehouse split
 # and skip a file's rows as they would in a file DuckDB wrote.
@@ -182,7 +183,9 @@ class Warehouse:
             stage("commit")
             self._write_state(new_state)
             _crash_point("after-commit")
-            self._sweep(new_state)
+            with unshared(self.root / READERS) as unread:
+                if unread:  # a reader holding a pin (`pinned`) may read the files the sweep would delete
+                    self._sweep(new_state)
             self._refresh_catalogue(new_state)
             return LoadResult(str(path), "loaded", result.format.id, load_id, rows, written,
                               time.perf_counter() - started, replaced)
@@ -310,6 +313,12 @@ class Warehouse:
 
     # --- reading ----------------------------------------------------------------------------
 
+    def pinned(self):
+        """A shared lock for a long reader (`uptake publish`): while it is held, loads still commit
+        but delete no file (the next load after it is released sweeps them), so every file of the
+        state read under it stays readable. Take it before reading the state."""
+        return shared(self.root / READERS)
+
     def files(self, dataset: str, state: dict | None = None) -> list[Path]:
         state = state or self.state()
         parts = state["datasets"].get(dataset, {})
@@ -372,6 +381,20 @@ class Warehouse:
             }
         return {"home": str(self.root), "serial": state.get("serial", 0), "datasets": datasets,
                 "loads": len(state["loads"]), "recent_loads": state["loads"][-10:]}
+
+    def month_sources(self, state: dict | None = None) -> dict[str, dict[str, list[str]]]:
+        """{month: {dataset: [file names]}}: the files whose rows are current in each month of
+        the monthly datasets (several when files split by product or organisation share a month)."""
+        state = state or self.state()
+        files = {load["id"]: Path(load["file"]).name for load in state["loads"]}
+        out: dict[str, dict[str, list[str]]] = {}
+        for name, parts in sorted(state["datasets"].items()):
+            if not DATASETS[name].monthly:
+                continue
+            for month, entry in parts.items():
+                ids = [p["load"] for p in entry.get("parts", [entry])]
+                out.setdefault(month, {})[name] = sorted({files.get(i, "?") for i in ids})
+        return dict(sorted(out.items()))
 
     def clear(self) -> None:
         """Remove every loaded file and the ledger (used by `uptake demo --fresh`)."""
