@@ -248,6 +248,29 @@ def _less_practices(org: ibis.Table | None, practice: ibis.Table | None, inp: In
                     **{c: org[c].cast("float64") - j[f"inside_{c}"].fill_null(0.0) for c in columns})
 
 
+def unplaced_practices(inp: Inputs) -> ibis.Table | None:
+    """(month, practice): practices with practice-level prescribing in a month that also has
+    organisation-level rows, placed (by the dated hierarchy) in none of the organisations those
+    rows name: `_less_practices` cannot subtract them, so their rows count on top of the
+    organisation-level totals above them (e.g. a practice in a predecessor CCG code). None when
+    the two are not layered."""
+    if inp.prescribing is None or not _layered(inp):
+        return None
+    orgs = inp.prescribing_org.semi_join(inp.months.select("month"), "month").select(
+        "month", "org_type", "org_code").distinct()
+    rx = inp.prescribing.semi_join(orgs.select("month").distinct(), "month").select("month", "practice").distinct()
+    member = memberships(inp.relations, inp.months, latest=inp.latest)
+    placed = [orgs.filter(orgs.org_type == "practice").select("month", practice=orgs.org_code)]
+    for level in PATHS["practice"]:
+        up = rollup(member, "practice", level)
+        if up is None:
+            continue
+        these = orgs.filter(orgs.org_type == level).view()
+        j = up.join(these, [up.month == these.month, up.org == these.org_code])
+        placed.append(j.select(up.month, practice=up.base))
+    return rx.anti_join(_union(placed), ["month", "practice"])
+
+
 def _union(parts: list[ibis.Table]) -> ibis.Table:
     out = parts[0]
     for p in parts[1:]:

@@ -64,9 +64,21 @@ class Source:
         where = ("practice-level prescribing" if level in ("practice", "pcn") else
                  "organisation-level prescribing wherever it has a row for the organisation and product, "
                  "practice-level prescribing elsewhere")
-        return (f"Sources mixed in {when:%Y-%m}: organisation-level prescribing ({', '.join(org)}) and practice-level "
+        note = (f"Sources mixed in {when:%Y-%m}: organisation-level prescribing ({', '.join(org)}) and practice-level "
                 f"prescribing ({', '.join(practice)}). Each organisation-level row is that organisation's whole total; "
                 f"its practices' own rows count within it, never twice. These {level} figures come from {where}.")
+        lost = self.unplaced(when)
+        if lost:
+            note += (f" {len(lost)} practice(s) with practice-level prescribing ({', '.join(lost[:5])}"
+                     f"{', …' if len(lost) > 5 else ''}) sit in no organisation the organisation-level file holds "
+                     "this month (e.g. a predecessor's code): their rows count on top of it above them, England "
+                     "included.")
+        return note
+
+    def unplaced(self, when: date) -> list[str]:
+        """Practices of month `when` that organisation-level rows cannot account for
+        (engine.scorecard.unplaced_practices); none known: []."""
+        return []
 
     def month(self, text: str | None) -> date:
         """The month asked for, or the latest with prescribing; refused when none is loaded."""
@@ -163,6 +175,19 @@ class Analysis(Source):
     def month_sources(self, when: date) -> dict[str, list[str]]:
         """{dataset: [file names]} of the monthly data current in month `when`."""
         return self.warehouse.month_sources().get(f"{when:%Y-%m}", {})
+
+    def unplaced(self, when: date) -> list[str]:
+        return self.unplaced_by_month([when]).get(f"{when:%Y-%m}", [])
+
+    def unplaced_by_month(self, months: list[date]) -> dict[str, list[str]]:
+        """{month: [practices]} of engine.scorecard.unplaced_practices over `months`."""
+        t = sc.unplaced_practices(self.inputs(months, tas=[]))
+        if t is None:
+            return {}
+        out: dict[str, list[str]] = {}
+        for r in self.engine.execute(t).to_pylist():
+            out.setdefault(f"{r['month']:%Y-%m}", []).append(r["practice"])
+        return {m: sorted(ps) for m, ps in sorted(out.items())}
 
     def months(self) -> list[date]:
         if self._months is None:

@@ -205,6 +205,7 @@ def _meta(an: Analysis, months, ta_rows: int, measure_rows: int) -> dict:
         "datasets": list(an.datasets),
         "sources": sources,
         "month_sources": an.warehouse.month_sources(),
+        "unplaced": an.unplaced_by_month(months),
         "ta_rows": ta_rows,
         "measure_rows": measure_rows,
     }

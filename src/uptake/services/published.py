@@ -75,6 +75,9 @@ class Published(Source):
     def month_sources(self, when: date) -> dict[str, list[str]]:
         return self.meta.get("month_sources", {}).get(f"{when:%Y-%m}", {})
 
+    def unplaced(self, when: date) -> list[str]:
+        return self.meta.get("unplaced", {}).get(f"{when:%Y-%m}", [])
+
     # --- the Source interface ----------------------------------------------------------------
 
     def ta_table(self, tas: list[str], months: list[date], levels: tuple[str, ...]) -> pa.Table:
