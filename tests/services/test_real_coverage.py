@@ -117,17 +117,17 @@ def test_four_practices_do_not_displace_a_national_extract(mixed, shared_data):
     share = oct17[oct17.bnf_code.isin(DOACS)]["items"].sum() / oct17[oct17.bnf_code.isin(DOACS | {WARFARIN})]["items"].sum()
     assert apixaban == 294_942 and round(share, 3) == 0.456
     oct17_month = pd.Timestamp("2017-10-01").date()
-    for wh in mixed:
+    for order, wh in zip(("extract first", "practices first"), mixed):
         with open_analysis(wh) as an:
             ta = scorecard(an, "TA275", "sub_icb", "2017-10", min_items=0)
-            truth(f"{DOAC} + {EPD_4}", "England apixaban items, 2017-10, with 4 practices' EPD loaded too",
+            truth(f"{DOAC} + {EPD_4}", f"England apixaban items, 2017-10, with 4 practices' EPD loaded too ({order})",
                   ours=ta.england.items, independent=apixaban, rel=0)
             by_sub = oct17[oct17.bnf_code == "0208020Z0"].set_index("ods_code")["items"].sort_index()
             got = pd.Series({r.org: r.items for r in ta.rows}).sort_index()
-            truth_all(f"{DOAC} + {EPD_4}", "apixaban items by sub-ICB, 2017-10, with 4 practices' EPD loaded too",
+            truth_all(f"{DOAC} + {EPD_4}", f"apixaban items by sub-ICB, 2017-10, with 4 practices' EPD loaded too ({order})",
                       ours=got.reindex(by_sub.index).to_numpy(), independent=by_sub.to_numpy(), rel=0)
             card = scorecard(an, "doac_share", "icb", "2017-10")
-            truth(f"{DOAC} + {EPD_4}", "England doac_share, 2017-10, with 4 practices' EPD loaded too",
+            truth(f"{DOAC} + {EPD_4}", f"England doac_share, 2017-10, with 4 practices' EPD loaded too ({order})",
                   ours=card.england.value, independent=share, rel=1e-12)
             note = next(n for n in card.notes if n.startswith("Sources mixed in 2017-10"))
             assert "doacs_warfarin_subicb_monthly_201710_202209.csv.gz" in note and "4practices" in note
