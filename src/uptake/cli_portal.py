@@ -61,8 +61,8 @@ def django_setup(home: Path | None) -> None:
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes (gunicorn).")] = 2,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes (gunicorn).")] = 2,
     home: HomeOption = None,
 ) -> None:
     """Serve the portal (pages and API) on the published scorecard, with gunicorn."""

@@ -302,8 +302,12 @@ def base_facts(inp: Inputs) -> ibis.Table:
     if not parts:
         raise ValueError("no prescribing and no list sizes: nothing to compute")
     facts = _union(parts)
-    return facts.group_by(["month", "base_type", "base", "ta"]).aggregate(
-        **{c: facts[c].sum() for c in SUMMED})
+    # Items are unknown (not 0) for an organisation whose org-level file has quantities only:
+    # its observed rows carry NULL items, which a plain sum would hide behind the 0 of its
+    # denominator rows.
+    sums = {c: facts[c].sum() for c in SUMMED}
+    sums["items"] = ibis.ifelse(facts["items"].isnull().any(), ibis.null("float64"), facts["items"].sum())
+    return facts.group_by(["month", "base_type", "base", "ta"]).aggregate(**sums)
 
 
 def base_types(inp: Inputs) -> tuple[str, ...]:
@@ -534,10 +538,14 @@ def _measure_registered(inp: Inputs, info: ibis.Table) -> tuple[ibis.Table | Non
 
 
 def _measure_sums(parts: list[ibis.Table]) -> ibis.Table | None:
+    """The parts summed per month, base organisation and measure. A numerator counted in a unit the
+    file lacks (items of an org-level file of quantities only) is unknown, not 0 (as in `base_facts`)."""
     if not parts:
         return None
     u = _union(parts)
-    return u.group_by(["month", "base_type", "base", "measure"]).aggregate(**{c: u[c].sum() for c in MEASURE_SUMMED})
+    sums = {c: u[c].sum() for c in MEASURE_SUMMED}
+    sums["numerator"] = ibis.ifelse(u.numerator.isnull().any(), ibis.null("float64"), u.numerator.sum())
+    return u.group_by(["month", "base_type", "base", "measure"]).aggregate(**sums)
 
 
 def measure_base_facts(inp: Inputs) -> ibis.Table:
@@ -590,9 +598,7 @@ def measure_base_facts(inp: Inputs) -> ibis.Table:
            if t is not None]
     if not out:
         raise ValueError("no measure has any BNF code")
-    u = _union(out)
-    return u.group_by(["month", "base_type", "base", "measure"]).aggregate(
-        **{c: u[c].sum() for c in MEASURE_SUMMED})
+    return _measure_sums(out)
 
 
 def measure_level_facts(facts: ibis.Table, inp: Inputs, levels: tuple[str, ...] = LEVELS, *,

@@ -251,11 +251,6 @@ MAP_ALIASES = {
 UNALLOCATED_PCN = {"", "U"}
 
 
-def _is_gp_practice_map(h: Header) -> bool:
-    return (h.has("EXTRACT_DATE", "PRACTICE_CODE", "PCN_CODE", "COMM_REGION_CODE")
-            and (h.has("CCG_CODE") or h.has("SUB_ICB_LOCATION_CODE") or h.has("SUB_ICB_LOC_CODE")))
-
-
 class _PracticeMap:
     def __init__(self, header: Header):
         f = read_small(header)
@@ -315,7 +310,9 @@ def _map_source(extract: date) -> str:
 
 @register("gp_practice_map", "org_relations",
           "NHS Digital 'Patients registered at a GP practice' mapping (gp-reg-pat-prac-map): practice → PCN → "
-          "sub-ICB (CCG) → ICB (STP) → region", _is_gp_practice_map)
+          "sub-ICB (CCG) → ICB (STP) → region",
+          columns=("EXTRACT_DATE", "PRACTICE_CODE", "PCN_CODE", "COMM_REGION_CODE",
+                   ("CCG_CODE", "SUB_ICB_LOCATION_CODE", "SUB_ICB_LOC_CODE")))
 def read_gp_practice_map(header: Header) -> pa.Table:
     """Relations valid from the extract date (EXTRACT_DATE, e.g. 01-Sep-20 or 2022-10-01):
     practice → PCN (PCN_CODE; 'U' = unallocated gives none), practice → sub-ICB, PCN → the
@@ -398,7 +395,7 @@ def _parse_icb_region(header: Header) -> list[tuple[int, dict]]:
 
 @register("icb_region_lookup", "organisations",
           "ICB code → ICB name → NHS region name (icb_code, icb_name, icb_region), as in NHSBSA's EPD",
-          lambda h: h.has("icb_code", "icb_name", "icb_region"))
+          columns=("icb_code", "icb_name", "icb_region"))
 def read_icb_region_lookup(header: Header) -> pa.Table:
     """The ICBs with their names and the regions they name (region codes from the names:
     Y56 London ... Y63 North East and Yorkshire). The '-' UNIDENTIFIED row is skipped."""
@@ -524,7 +521,7 @@ def _parse_trusts(header: Header) -> list[tuple[int, dict]]:
 
 @register("nhs_trusts", "organisations",
           "NHS trusts from ODS etr, tidied (ods_code, ods_name, region_code, stp_code, ..., open_date, close_date)",
-          lambda h: h.has("ods_code", "ods_name", "region_code", "stp_code", "open_date"))
+          columns=("ods_code", "ods_name", "region_code", "stp_code", "open_date"))
 def read_nhs_trusts(header: Header) -> pa.Table:
     """One 'trust' per row with name, postcode and open/close dates (YYYY-MM-DD; 'NA' = none).
     The file has no status column: status is left empty."""
