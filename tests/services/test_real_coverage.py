@@ -132,7 +132,7 @@ def test_four_practices_do_not_displace_a_national_extract(mixed, shared_data):
             note = next(n for n in card.notes if n.startswith("Sources mixed in 2017-10"))
             assert "doacs_warfarin_subicb_monthly_201710_202209.csv.gz" in note and "4practices" in note
             assert "2017-10" in diffusion(an, "TA275", "region").months
-            assert an.unplaced(oct17_month) == []  # with today's practice file every practice is placed
+            assert an.outside_extract(oct17_month) == []  # with today's practice file every practice is placed
 
 
 def test_the_four_practices_keep_their_own_figures(mixed, shared_data):
@@ -223,7 +223,7 @@ def test_every_real_file_in_any_order_gives_the_same_warehouse_and_figures(share
     kirklees = epd[epd.PRACTICE_CODE.isin(["B85010", "B85054"])]
     first = num.index[0]
     with open_analysis(wh) as an:  # and the output says so, naming them
-        assert an.unplaced(first) == ["B85010", "B85054"]
+        assert an.outside_extract(first) == ["B85010", "B85054"]
         assert "2 practice(s) with practice-level prescribing (B85010, B85054) sit in no organisation" in \
             an.sources_note(first, "icb")
     extra_num = kirklees[kirklees.BNF_CODE.str[:9].isin(DOACS)]["items"].sum()
