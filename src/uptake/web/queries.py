@@ -10,6 +10,7 @@ import pyarrow.compute as pc
 from ..catalogue.measures import Measure
 from ..engine.hierarchy import ENGLAND
 from ..errors import UptakeError
+from ..services import ranking as rk
 from ..services import scorecard as sc
 from ..services import variation as var
 from ..services.analysis import check_level
@@ -61,6 +62,18 @@ def profile(code: str, when: str | None) -> sc.Profile:
 @cached
 def variation(key: str, lv: str, when: str | None) -> var.Variation:
     return var.variation(published(), key, level(lv), when)
+
+
+@cached
+def ranking(key: str, lv: str, when: str | None, parent: str | None) -> rk.Ranking:
+    """The level's ranking with each organisation's gap, only `parent`'s members if given."""
+    return rk.ranking(published(), key, level(lv), when, parent=parent)
+
+
+@cached
+def org_gaps(code: str, when: str | None) -> dict:
+    """The organisation's gap in patients and cost on every TA, by TA."""
+    return rk.org_gaps(published(), code, when)
 
 
 @cached

@@ -25,8 +25,9 @@ from .store import NotPublished, published
 
 LEVEL_CHOICES = [lv for lv in ALL_LEVELS if lv != ENGLAND]
 PAGE_SIZE = 50
+SORT_DESC = ("value", "percentile", "denominator", "gap_patients")
 SORTS = {"name": lambda d: (d["name"] or d["org"]).lower(),
-         **{k: (lambda k: lambda d: (d[k] is not None, d[k] or 0.0))(k) for k in ("value", "percentile", "denominator")}}
+         **{k: (lambda k: lambda d: (d[k] is not None, d[k] or 0.0))(k) for k in SORT_DESC}}
 DOCS = Path(__file__).resolve().parents[3] / "docs"
 
 
@@ -143,16 +144,15 @@ def ta_page(request, key: str):
     unit = _value_unit(card.headline)
     ctx = {"item": item, "is_ta": is_ta, "card": card, "var": var, "level": level, "levels": LEVEL_CHOICES,
            "months": [f"{m:%Y-%m}" for m in published().months()], "unit": unit, "month": card.month}
-    # ranking table: sorted and paged on the server (works without JavaScript)
+    # ranking table: sorted and paged on the server (works without JavaScript); `parent` keeps
+    # only the organisations inside one (the practices of an ICB)
     sort = request.GET.get("sort", "value")
     sort = sort if sort in SORTS else "value"
-    desc = request.GET.get("dir", "desc" if sort in ("value", "percentile", "denominator") else "asc") == "desc"
-    counts = {p.org: (p.numerator, p.denominator) for p in var.points}
-    rows = [{"rank": None, "row": r, "org": r.org, "name": r.name, "value": r.value, "percentile": r.percentile,
-             "numerator": counts.get(r.org, (None, None))[0], "denominator": counts.get(r.org, (None, None))[1]}
-            for r in card.rows]
-    for i, d in enumerate(sorted((d for d in rows if d["value"] is not None), key=lambda d: -d["value"])):
-        d["rank"] = i + 1
+    desc = request.GET.get("dir", "desc" if sort in SORT_DESC else "asc") == "desc"
+    parent = request.GET.get("parent", "").strip().upper() or None
+    ranked = q.ranking(item.id, level, month, parent)
+    ctx["ranking"] = ranked
+    rows = [_table_row(r) for r in ranked.rows]
     rows.sort(key=SORTS[sort], reverse=desc)
     pages = max(1, -(-len(rows) // PAGE_SIZE))
     page = min(max(1, _int(request.GET.get("page"), 1)), pages)
@@ -195,6 +195,12 @@ def ta_page(request, key: str):
     return render(request, "uptake/ta.html", ctx)
 
 
+def _table_row(r) -> dict:
+    """A ranked row as the ranking table reads it (the score row's flags and suppression too)."""
+    return {**{k: getattr(r, k) for k in ("org", "name", "rank", "value", "percentile", "numerator", "denominator",
+                                           "gap_patients", "gap_cost")}, "row": r.row}
+
+
 def _related(*, ta: str | None = None, organisation: str | None = None, area: str | None = None) -> dict:
     """What the knowledge portal holds about a TA or an organisation, for its page."""
     from .knowledge import queries as kq
@@ -235,17 +241,27 @@ def org_page(request, code: str):
     month = request.GET.get("month") or None
     prof = q.profile(org["code"], month)
     pub = published()
+    gaps = q.org_gaps(org["code"], prof.month)
     by_area: dict[str, list] = {}
     for r in prof.rows:
         by_area.setdefault(r.area, []).append({
-            "row": r, "unit": _value_unit(r.headline),
+            "row": r, "unit": _value_unit(r.headline), "gap": gaps.get(r.ta),
             "spark": charts.sparkline_svg(r.trend, label=f"{r.ta}, last {len(r.trend)} months")})
     areas = [{"area": a, "rows": by_area[a.id]} for a in pub.catalogue.areas if a.id in by_area]
     kids = q.children(org["code"], org["level"])
     ctx = {"org": org, "profile": prof, "areas": areas, "children": kids[:500], "children_total": len(kids),
            "months": [f"{m:%Y-%m}" for m in pub.months()], "month": prof.month,
-           "related": _related(organisation=org["code"])}
+           "related": _related(organisation=org["code"]), "gaps": gaps,
+           "shortfall": _shortfall(gaps.values())}
     return render(request, "uptake/org.html", ctx)
+
+
+def _shortfall(rows) -> dict:
+    """The organisation's total gap: patients (and their cost a month) over the TAs it is behind on."""
+    behind = [r for r in rows if r.gap_patients]
+    costs = [r.gap_cost for r in behind if r.gap_cost is not None]
+    return {"tas": len(behind), "patients": sum(r.gap_patients for r in behind),
+            "cost": sum(costs) if costs else None}
 
 
 @_guard
