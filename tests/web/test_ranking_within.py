@@ -175,3 +175,33 @@ def test_org_page_shows_its_shortfall_in_patients(client, pub, portal_home):
     assert f"on {len(want)} TA" in text
     assert f"about {sum(want.values()):,.0f} more patients" in text
     assert f"about £{cost:,.0f} a month" in text
+
+
+def test_org_page_lists_its_tas_worst_first(client, pub, portal_home):
+    """?sort=percentile|gap|flag: one table of every TA, worst first, against the published
+    table's own percentiles and flags for the organisation."""
+    icb = next(o["code"] for o in pub.organisations() if o["level"] == "icb")
+    con = duckdb.connect(str(portal_home), read_only=True)
+    df = con.execute("SELECT ta, percentile, flag_998_od, items FROM ta_scorecard WHERE level = 'icb' AND org = ? "
+                     "AND month = ?", [icb, _latest(con)]).df()
+    con.close()
+    df = df[~((df["items"] > 0) & (df["items"] < 5))]  # hidden rows have no percentile on the page
+    pct = {r.ta: r.percentile for r in df.itertuples() if not np.isnan(r.percentile)}
+
+    html = client.get(f"/org/{icb}/?sort=percentile").content.decode()
+    assert "Every TA, worst first by percentile" in html
+    order = re.findall(r'data-ta="([^"]+)"', html)
+    assert [t for t in order if t in pct] == sorted(pct, key=lambda t: (pct[t], order.index(t)))
+    assert order[:len(pct)] == [t for t in order if t in pct]  # those without a percentile come last
+
+    html = client.get(f"/org/{icb}/?sort=gap").content.decode()
+    gaps = [float(g) for g in re.findall(r'data-gap="([^"]+)"', html)]
+    assert gaps == sorted(gaps, reverse=True) and gaps and gaps[0] > 0
+
+    html = client.get(f"/org/{icb}/?sort=flag").content.decode()
+    order = [t for t in re.findall(r'data-ta="([^"]+)"', html)]
+    flag = {r.ta: r.flag_998_od for r in df.itertuples()}
+    rank = {"low": 0, "not significant": 1, "high": 2}
+    ranks = [rank.get(flag.get(t), 3) for t in order]
+    assert ranks == sorted(ranks)
+    assert 'data-sort="percentile"' in html and "by clinical area</a>" in html

@@ -247,13 +247,33 @@ def org_page(request, code: str):
         by_area.setdefault(r.area, []).append({
             "row": r, "unit": _value_unit(r.headline), "gap": gaps.get(r.ta),
             "spark": charts.sparkline_svg(r.trend, label=f"{r.ta}, last {len(r.trend)} months")})
-    areas = [{"area": a, "rows": by_area[a.id]} for a in pub.catalogue.areas if a.id in by_area]
+    order = request.GET.get("sort", "")
+    if order in WORST_FIRST:  # one table, worst first, instead of one per clinical area
+        rows = sorted((d for a in by_area.values() for d in a), key=WORST_FIRST[order][1])
+        areas = [{"area": {"id": "worst", "name": f"Every TA, worst first by {WORST_FIRST[order][0]}"},
+                  "rows": rows}]
+    else:
+        order = ""
+        areas = [{"area": a, "rows": by_area[a.id]} for a in pub.catalogue.areas if a.id in by_area]
     kids = q.children(org["code"], org["level"])
     ctx = {"org": org, "profile": prof, "areas": areas, "children": kids[:500], "children_total": len(kids),
            "months": [f"{m:%Y-%m}" for m in pub.months()], "month": prof.month,
-           "related": _related(organisation=org["code"]), "gaps": gaps,
+           "related": _related(organisation=org["code"]), "gaps": gaps, "sort": order,
+           "sorts": [(k, v[0]) for k, v in WORST_FIRST.items() if k != "gap" or gaps],
            "shortfall": _shortfall(gaps.values())}
     return render(request, "uptake/org.html", ctx)
+
+
+# An organisation's TAs worst first: (what the sort is called, its key over the page's rows);
+# rows without the figure (hidden, not measured) last.
+_FLAG_ORDER = {"low": 0, "not significant": 1, "high": 2}
+WORST_FIRST = {
+    "percentile": ("percentile", lambda d: (d["row"].percentile is None, d["row"].percentile or 0.0)),
+    "gap": ("gap in patients", lambda d: (not (d["gap"] and d["gap"].gap_patients is not None),
+                                          -((d["gap"] and d["gap"].gap_patients) or 0.0))),
+    "flag": ("funnel flag", lambda d: (_FLAG_ORDER.get(d["row"].flag_998_od, 3),
+                                       d["row"].percentile is None, d["row"].percentile or 0.0)),
+}
 
 
 def _shortfall(rows) -> dict:
