@@ -158,6 +158,11 @@ def ta_page(request, key: str):
     page = min(max(1, _int(request.GET.get("page"), 1)), pages)
     ctx.update(rows=rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE], sort=sort, desc=desc, page=page, pages=pages,
                total=len(rows), page_range=range(1, pages + 1))
+    ctx["not_measured"] = _not_measured(item.id, card, level)
+    if ctx["not_measured"]:  # one line saying why, instead of a grey map and empty charts
+        ctx.update(specs={}, diffusion=None, diffusion_rows=[], map_levels=_map_levels(), deciles=[],
+                   summary=var.summary, opportunity=None)
+        return _ta_extras(request, item, is_ta, ctx)
     # charts
     deciles = q.decile_series(item.id, level)
     specs = {"funnel": charts.funnel(var.to_dict(),
@@ -183,6 +188,23 @@ def ta_page(request, key: str):
         if diffusion else []
     ctx.update(specs=specs, diffusion=diffusion, diffusion_rows=rows_of_diffusion, map_levels=map_levels, deciles=deciles,
                summary=var.summary, opportunity=var.opportunity)
+    return _ta_extras(request, item, is_ta, ctx)
+
+
+def _not_measured(key: str, card, level: str) -> str | None:
+    """Why a TA (or measure) has nothing to chart at this level and month, in one line; None
+    when some organisation has a figure."""
+    if card.headline == "none":
+        return f"{key} is not measured: {card.headline_label.removeprefix('nothing: ')}."
+    if not any(r.value is not None for r in card.rows):
+        return (f"No {LEVEL_NAMES[level]} has a figure for {key} in {card.month}"
+                + (f": {card.notes[0]}" if card.notes else ".") )
+    return None
+
+
+def _ta_extras(request, item, is_ta: bool, ctx: dict):
+    """The TA page's formulary section and related knowledge, then the page."""
+    specs = ctx["specs"]
     if is_ta:
         from .compliance.queries import as_of
         from .compliance.sections import TAGS, ta_section
