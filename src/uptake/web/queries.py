@@ -109,6 +109,40 @@ def decile_series(key: str, lv: str) -> list[dict]:
 
 
 @cached
+def org_values(key: str, lv: str, code: str) -> list[dict]:
+    """One organisation's headline value every month ({month, value}), months whose figure the
+    disclosure rule hides (1–4 items) left out: the highlighted line on the deciles chart."""
+    pub = published()
+    item = subject(key)
+    months = pub.months()
+    measure = isinstance(item, Measure)
+    t = (pub.measure_table if measure else pub.ta_table)([item.id], months, (lv,))
+    out = []
+    for r in t.filter(pc.and_(pc.equal(t.column("level"), lv), pc.equal(t.column("org"), code))).to_pylist():
+        count = r.get("numerator") if measure else r.get("items")
+        if r["value"] is not None and np.isfinite(r["value"]) and not sc.is_small(count, sc.DEFAULT_MIN_ITEMS):
+            out.append({"month": f"{r['month']:%Y-%m}", "value": float(r["value"])})
+    return sorted(out, key=lambda d: d["month"])
+
+
+@cached
+def org_at(code: str, lv: str) -> str | None:
+    """The organisation at level `lv` that `code` is or belongs to (a practice's ICB), or None."""
+    pub = published()
+    org = organisation(code)
+    here, c = org["level"], org["code"]
+    when = pub.months()[-1]
+    for _ in range(8):
+        if here == lv:
+            return c
+        up = pub.parent(c, here, when)
+        if up is None:
+            return None
+        here, c = up["level"], up["org"]
+    return None
+
+
+@cached
 def directory() -> Directory:
     pub = published()
     return Directory(pub.organisations(), pub.catalogue)

@@ -21,6 +21,7 @@ from ..services.search import LEVEL_NAMES
 from . import queries as q
 from .pages import guard as _guard
 from .pages import map_levels as _map_levels
+from .pages import my_org, remember
 from .store import NotPublished, published
 
 LEVEL_CHOICES = [lv for lv in ALL_LEVELS if lv != ENGLAND]
@@ -142,8 +143,10 @@ def ta_page(request, key: str):
     var = q.variation(item.id, level, month)
     is_ta = not isinstance(item, Measure)
     unit = _value_unit(card.headline)
+    mine, keep = my_org(request)
     ctx = {"item": item, "is_ta": is_ta, "card": card, "var": var, "level": level, "levels": LEVEL_CHOICES,
-           "months": [f"{m:%Y-%m}" for m in published().months()], "unit": unit, "month": card.month}
+           "months": [f"{m:%Y-%m}" for m in published().months()], "unit": unit, "month": card.month,
+           "mine": mine, "keep": keep}
     # ranking table: sorted and paged on the server (works without JavaScript); `parent` keeps
     # only the organisations inside one (the practices of an ICB)
     sort = request.GET.get("sort", "value")
@@ -163,12 +166,17 @@ def ta_page(request, key: str):
         ctx.update(specs={}, diffusion=None, diffusion_rows=[], map_levels=_map_levels(), deciles=[],
                    summary=var.summary, opportunity=None)
         return _ta_extras(request, item, is_ta, ctx)
-    # charts
+    # charts, with my organisation (or the one it belongs to at this level) highlighted on each
+    mine = ctx["mine"]
+    at = q.org_at(mine["code"], level) if mine else None
+    label = (q.organisation(at)["name"] or at) if at else "This organisation"
+    ctx["highlighted"] = {"code": at, "name": label} if at else None
     deciles = q.decile_series(item.id, level)
-    specs = {"funnel": charts.funnel(var.to_dict(),
-                                     value_label=_label(card), title=f"{item.id}: funnel plot, {card.month}")}
+    specs = {"funnel": charts.funnel(var.to_dict(), value_label=_label(card), highlight=at,
+                                     title=f"{item.id}: funnel plot, {card.month}")}
     specs["deciles"] = charts.deciles(deciles, value_label=_label(card),
-                                      title=f"{item.id}: deciles across {LEVEL_NAMES[level]}s")
+                                      highlight=q.org_values(item.id, level, at) if at else None,
+                                      highlight_label=label, title=f"{item.id}: deciles across {LEVEL_NAMES[level]}s")
     diffusion = None
     if is_ta and card.headline != "none":
         try:
@@ -176,14 +184,17 @@ def ta_page(request, key: str):
         except UptakeError:
             diffusion = None
         if diffusion and any(v is not None for v in diffusion["england"]):
-            specs["diffusion"] = charts.diffusion(diffusion, value_label=_label(card),
-                                                  title=f"{item.id}: England since NICE published it")
+            specs["diffusion"] = charts.diffusion(
+                diffusion, value_label=_label(card), title=f"{item.id}: England since NICE published it",
+                highlight=q.org_values(item.id, mine["level"], mine["code"]) if mine and mine["level"] != ENGLAND
+                else None, highlight_label=mine["name"] or mine["code"] if mine else "This organisation")
     map_levels = _map_levels()
     if level in map_levels:
         specs["map"] = charts.choropleth(
             reverse("map_file", args=[level]),
             [{"org": r.org, "name": r.name, "value": r.value, "flag_998_od": r.flag_998_od} for r in card.rows],
-            level_label=LEVEL_NAMES[level], value_label=_label(card), title=f"{item.id} by {LEVEL_NAMES[level]}")
+            level_label=LEVEL_NAMES[level], value_label=_label(card), title=f"{item.id} by {LEVEL_NAMES[level]}",
+            highlight=at, highlight_label=label)
     rows_of_diffusion = list(zip(diffusion["months"], diffusion["months_since_publication"], diffusion["england"])) \
         if diffusion else []
     ctx.update(specs=specs, diffusion=diffusion, diffusion_rows=rows_of_diffusion, map_levels=map_levels, deciles=deciles,
@@ -214,7 +225,7 @@ def _ta_extras(request, item, is_ta: bool, ctx: dict):
         if ctx["compliance"] and "map" in ctx["compliance"]:
             specs["formulary_map"] = ctx["compliance"]["map"]
         ctx["related"] = _related(ta=item.id, area=item.clinical_area)
-    return render(request, "uptake/ta.html", ctx)
+    return remember(render(request, "uptake/ta.html", ctx), ctx["keep"])
 
 
 def _table_row(r) -> dict:
