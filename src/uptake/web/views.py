@@ -11,7 +11,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from .. import charts
+from .. import charts, formats
 from ..catalogue.measures import Measure
 from ..engine.hierarchy import ENGLAND
 from ..errors import UptakeError
@@ -42,8 +42,7 @@ def site_context(request: HttpRequest) -> dict:
 
 
 def _value_unit(headline: str) -> str:
-    return {"index": "uptake index", "per_1000": "per 1,000 registered", "items_per_1000": "items per 1,000",
-            "proportion": "share", "rate_per_1000": "per 1,000 registered"}.get(headline, "")
+    return formats.HEADLINE_UNIT.get(headline, "")
 
 
 # --- home and search ----------------------------------------------------------------------------
