@@ -132,10 +132,13 @@ def _emit(fmt: str, as_json: bool, data: dict, rows: list[dict], show) -> None:
 def ingest(
     files: Annotated[list[Path], typer.Argument(help="Files to load (CSV, plain or gzip).")],
     format: Annotated[Optional[str], typer.Option("--format", help="Force a format (see `uptake formats`).")] = None,
+    replace: Annotated[bool, typer.Option(
+        "--replace", help="Accept a load that removes much of a month, or rows of a month the file barely holds.")] = False,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Load files into the warehouse. Each load is atomic; loading the same file twice changes nothing."""
+    """Load files into the warehouse. Each load is atomic; loading the same file twice changes nothing;
+    a file replaces only the earlier rows it covers (same months, organisations and products)."""
     from .sources.formulary import is_formulary_file
 
     wh = _warehouse(home)
@@ -153,7 +156,7 @@ def ingest(
                 stage("formulary decisions")
                 decisions.append(import_formulary(path, home, who=f"uptake ingest {path.name}"))
             else:
-                results.append(wh.load(path, format, on_stage=stage))
+                results.append(wh.load(path, format, on_stage=stage, replace=replace))
             progress.advance(task)
     if as_json:
         _print_json([r.to_dict() for r in results] + decisions)
@@ -168,6 +171,9 @@ def ingest(
         else:
             parts = sum(len(p) for p in r.partitions.values())
             out.print(f"[green]loaded[/] {r.file} ({r.format}): {rows} in {parts} partition(s), {r.seconds:.1f}s")
+            for gone in r.replaced:
+                out.print(f"  replaced {gone['rows']:,} {gone['dataset']} rows of {gone['partition']} "
+                          f"loaded from {gone['file']}")
 
 
 @app.command()
@@ -331,6 +337,8 @@ def _show_national(picture) -> None:
                       f"{row.expected:,.0f}" if row.expected else "—", shown,
                       f"{row.icbs_lagging} of {row.icbs}" if row.icbs else "—")
     out.print(table)
+    for note in picture.notes:
+        out.print(note)
 
 
 DEMO_USERS = (("editor@example.org", "uptake-demo-editor", "formulary editor of {icb}"),
@@ -412,6 +420,9 @@ def demo(
     boundaries: Annotated[Optional[Path], typer.Option(
         help="GeoJSON boundaries for the portal's maps (e.g. ../shared/data/geo/sub_icb_locations_2022_buc.geojson).")] = None,
     serve: Annotated[bool, typer.Option(help="Then serve the portal on http://127.0.0.1:8000.")] = False,
+    public_data: Annotated[Optional[Path], typer.Option(
+        "--public-data", help="Also load the real recorded trials and postcode lookup from this folder "
+        "(../shared/data) for the public pages, marked there as a sample.")] = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -439,6 +450,11 @@ def demo(
                 progress.update(task, description=f"loading {path.name}")
                 wh.load(path)
                 progress.advance(task)
+        public = None
+        if public_data is not None:
+            from .services.public_sample import load_public_sample
+
+            public = load_public_sample(wh, public_data)
         from .services.analysis import open_analysis
 
         with open_analysis(wh) as an:
@@ -449,7 +465,7 @@ def demo(
         demo_portal = _demo_portal(home, generated, fresh, report.path)
     if as_json:
         _print_json({"generated": generated.summary, "national": picture.to_dict(), "published": report.to_dict(),
-                     "maps": maps, "portal": demo_portal})
+                     "maps": maps, "portal": demo_portal, "public_sample": public})
     else:
         s = generated.summary
         out.print(f"Synthetic NHS (seed {seed}, scale {scale}): {s.get('regions')} regions, {s.get('icbs')} ICBs, "
@@ -467,6 +483,9 @@ def demo(
         a = d["alerts"]
         out.print(f"Example alert subscriptions: {a['subscriptions']} for {a['people']} of these accounts; "
                   "`uptake alerts send` e-mails their digests (to <home>/outbox unless UPTAKE_SMTP_HOST is set)")
+        if public:
+            out.print(f"Public pages (/my-area/): {public['rows'].get('postcodes', 0):,} postcodes and "
+                      f"{public['rows'].get('trials', 0):,} real recorded trials (marked as a sample)")
         for email, password, role in d["users"]:
             out.print(f"Example account: {email} / {password} ({role})")
     if serve:

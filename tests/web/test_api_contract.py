@@ -21,7 +21,8 @@ PREFIX = "/api/v1"
 OPERATIONS = [
     ("GET", "/tas"), ("GET", "/tas/{ta_id}"), ("GET", "/months"),
     ("GET", "/organisations"), ("GET", "/organisations/{code}"), ("GET", "/organisations/{code}/profile"),
-    ("GET", "/scorecard/{subject}"), ("GET", "/ranking/{subject}"), ("GET", "/variation/{subject}"), ("GET", "/diffusion/{ta_id}"),
+    ("GET", "/scorecard/{subject}"), ("GET", "/ranking/{subject}"), ("GET", "/variation/{subject}"),
+    ("GET", "/diffusion/{ta_id}"), ("GET", "/official/{ta_id}"),
     ("GET", "/deciles/{subject}"), ("GET", "/search"),
     ("GET", "/compliance"), ("GET", "/compliance/icbs"), ("GET", "/compliance/decisions"),
     ("POST", "/compliance/decisions"), ("PUT", "/compliance/decisions/{decision_id}"),
@@ -30,6 +31,7 @@ OPERATIONS = [
     ("GET", "/opportunities/icb/{code}/choices"), ("PUT", "/opportunities/icb/{code}/choices"),
     ("GET", "/alerts/subscriptions"), ("POST", "/alerts/subscriptions"),
     ("DELETE", "/alerts/subscriptions/{subscription_id}"), ("GET", "/alerts/digests"),
+    ("GET", "/trials"),
 ]
 # Negative cases need a parameter with a constraint to break (a level, a month pattern, a limit,
 # a format); a free string path parameter like /tas/{ta_id} has none, so nothing to negate.

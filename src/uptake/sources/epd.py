@@ -179,7 +179,10 @@ ORG_TYPE_SQL = """CASE
   WHEN regexp_full_match({c}, 'Q[A-Z0-9]{{2}}') THEN 'icb'
   WHEN regexp_full_match({c}, 'Y\\d{{2}}') THEN 'region'
   WHEN regexp_full_match({c}, '[0-9A-Z]{{3}}') THEN 'sub_icb'
+  WHEN regexp_full_match({c}, '[A-Z]\\d[A-Z]\\d[A-Z]') THEN 'sub_icb'
   ELSE NULL END"""
+# (the last: the nine CCGs of 2021 with five-character codes, e.g. D4U1Y Frimley, M1J4Y Bedfordshire,
+# Luton and Milton Keynes, kept as sub-ICB location codes)
 
 
 def read_org_level(header: Header) -> pa.Table:

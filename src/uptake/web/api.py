@@ -201,6 +201,21 @@ def ranking(request, subject: str, f: Query[RankingFilters]):
     return r.to_dict()
 
 
+@api.get("/official/{ta_id}", response={200: dict, **ERRORS}, tags=["Scorecard"],
+         summary="The Innovation Scorecard's own figure: daily doses per 100,000 population per financial quarter, "
+                 "England and every organisation of a level")
+def official(request, ta_id: str, f: Query[LevelFormat]):
+    item = q.subject(ta_id)
+    if not hasattr(item, "products"):
+        raise q.NotFound(f"{ta_id!r} is a measure: the Innovation Scorecard's figure is for TAs")
+    fig = q.official(item.id, f.level)
+    if wants_csv(request, f.format):
+        rows = [{**asdict(r), "level": lv, "unit": fig.unit} for lv, rs in (("england", fig.england), (fig.level, fig.rows))
+                for r in rs]
+        return csv_response(rows, f"official_{fig.ta}_{fig.level}.csv")
+    return fig.to_dict()
+
+
 @api.get("/variation/{subject}", response={200: dict, **ERRORS}, tags=["Scorecard"],
          summary="Funnel plot data and limits, the variation summary and the opportunity")
 def variation(request, subject: str, f: Query[Filters]):
@@ -258,3 +273,7 @@ api.add_router("/opportunities", opportunities_router)
 from .alerts.api import router as alerts_router  # noqa: E402
 
 api.add_router("/alerts", alerts_router)
+
+from .public.api import router as trials_router  # noqa: E402
+
+api.add_router("/trials", trials_router)

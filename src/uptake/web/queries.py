@@ -10,6 +10,7 @@ import pyarrow.compute as pc
 from ..catalogue.measures import Measure
 from ..engine.hierarchy import ENGLAND
 from ..errors import UptakeError
+from ..services import official as of
 from ..services import ranking as rk
 from ..services import scorecard as sc
 from ..services import variation as var
@@ -68,6 +69,12 @@ def variation(key: str, lv: str, when: str | None) -> var.Variation:
 def ranking(key: str, lv: str, when: str | None, parent: str | None) -> rk.Ranking:
     """The level's ranking with each organisation's gap, only `parent`'s members if given."""
     return rk.ranking(published(), key, level(lv), when, parent=parent)
+
+
+@cached
+def official(ta: str, lv: str) -> of.OfficialFigure:
+    """The Innovation Scorecard's own figure (daily doses per 100,000 per quarter) at a level."""
+    return of.official_figure(published(), ta, level(lv))
 
 
 @cached
