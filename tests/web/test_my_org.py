@@ -53,7 +53,7 @@ def test_my_organisation_is_highlighted_on_every_chart_and_remembered(portal_db,
     assert "Cookie" in r["Vary"]
     html = r.content.decode()
     said = re.sub(r"<[^>]+>", "", html[html.index('id="my-org"'):html.index("</p>", html.index('id="my-org"'))])
-    assert f"{icb_name} ({icb}) is highlighted in red" in said and practice["name"] in said
+    assert f"{icb_name} ({icb}) is highlighted on the charts" in said and practice["name"] in said
 
     funnel = _spec(html, "funnel")
     assert f"{icb_name} ({icb})" in funnel["description"] and "ringed" in funnel["description"]
@@ -69,7 +69,7 @@ def test_my_organisation_is_highlighted_on_every_chart_and_remembered(portal_db,
 
     # remembered: the same page without ?org= highlights it again; someone else's does not
     again = re.sub(r"<[^>]+>", "", me.get(f"/ta/{TA}/?level=icb").content.decode())
-    assert f"{icb_name} ({icb}) is highlighted in red" in again
+    assert f"{icb_name} ({icb}) is highlighted on the charts" in again
     other = Client().get(f"/ta/{TA}/?level=icb").content.decode()
     assert "Highlight your organisation on every chart" in other and "ringed" not in _spec(other, "funnel")["description"]
 
