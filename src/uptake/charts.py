@@ -146,7 +146,8 @@ def funnel(variation: dict, *, title: str, value_label: str, org_url: str = "/or
                  resolve={"scale": {"color": "independent", "shape": "independent", "strokeDash": "independent"}})
 
 
-def diffusion(d: dict, *, title: str, value_label: str) -> dict:
+def diffusion(d: dict, *, title: str, value_label: str, highlight: list[dict] | None = None,
+              highlight_label: str = "This organisation") -> dict:
     """England's diffusion of one TA since NICE published it.
 
     `d` is `services.diffusion.Diffusion.to_dict()`: `months` ('YYYY-MM') with
@@ -162,6 +163,8 @@ def diffusion(d: dict, *, title: str, value_label: str) -> dict:
     fitted = f"Fitted {fit['model']} curve" if fit else "Fitted curve"
     styles = [("England", PALETTE["blue"], [1, 0]), (fitted, PALETTE["dark_grey"], [1, 0]),
               ("Projection of the fitted curve", PALETTE["dark_grey"], [6, 4])]
+    if highlight:  # one organisation's values beside England's, in red (its rows {month, value})
+        styles.append((highlight_label, PALETTE["red"], [1, 0]))
     line = {"x": _month_x(), "y": {"field": "value", "type": "quantitative", "title": value_label},
             "color": _styled("series", None, styles, 1, "stroke"),
             "strokeDash": _styled("series", None, styles, 2, "stroke"),
@@ -169,6 +172,12 @@ def diffusion(d: dict, *, title: str, value_label: str) -> dict:
                         {"field": "value", "type": "quantitative", "title": value_label, "format": VALUE_FORMAT}]}
     observed = [_month_row(f"{m}-01", value=v, series="England") for m, v in zip(months, d["england"]) if v is not None]
     layers = [{"data": {"values": observed}, "mark": {"type": "line", "point": True}, "encoding": line}]
+    shown = set(months)
+    mine = [_month_row(f"{r['month']}-01", value=r["value"], series=highlight_label)
+            for r in highlight or [] if r["month"] in shown and r["value"] is not None]
+    if mine:
+        layers.append({"data": {"values": mine}, "mark": {"type": "line", "point": True, "strokeWidth": 2},
+                       "encoding": line})
     crossings = []
     if fit and months:
         first, last = ts[0], ts[-1]
@@ -192,7 +201,8 @@ def diffusion(d: dict, *, title: str, value_label: str) -> dict:
     with_fit = f", with a {fitted.lower()}" if fit else ""
     passes = f" that passes {' and '.join(crossings)}" if crossings else ""
     description = (f"England's {value_label} for {d['ta']} each month{_span(months)} (NICE published it on "
-                   f"{d['published']}){with_fit}{passes}.")
+                   f"{d['published']}){with_fit}{passes}" + (f", with {highlight_label}'s values in red." if mine
+                                                             else "."))
     return _spec(title, description, height=320, layer=layers)
 
 
@@ -244,7 +254,8 @@ def deciles(series: list[dict], *, title: str, value_label: str, highlight: list
 
 
 def choropleth(geojson_url: str, rows: list[dict], *, title: str, level_label: str, value_label: str,
-               org_url: str = "/org/{org}/", feature_code: str = "code") -> dict:
+               org_url: str = "/org/{org}/", feature_code: str = "code", highlight: str | None = None,
+               highlight_label: str = "This organisation") -> dict:
     """A map of one value per organisation: the GeoJSON at `geojson_url` (features whose
     properties hold the ODS code, under `feature_code`, and `name`) joined to `rows` ({org,
     name, value, flag_998_od}), shaded from light to dark blue by value, NHS Pale Grey where
@@ -259,6 +270,24 @@ def choropleth(geojson_url: str, rows: list[dict], *, title: str, level_label: s
     description = (f"Map of {value_label} by {level_label}: {len(figures)} areas shaded from light blue "
                    f"(lowest{_paren(min(figures, default=None))}) to dark blue "
                    f"(highest{_paren(max(figures, default=None))}), grey where there is no figure.")
+    areas = {
+        # invalid "show": areas with no figure are drawn (in grey), not filtered out
+        "mark": {"type": "geoshape", "stroke": "white", "strokeWidth": 0.5, "cursor": "pointer", "invalid": "show"},
+        "encoding": {
+            "color": {"condition": {"test": "!isValid(datum.value)", "value": PALETTE["pale_grey"]},
+                      "field": "value", "type": "quantitative", "title": value_label,
+                      "scale": {"range": [PALETTE["light_blue"], PALETTE["blue"], PALETTE["dark_blue"]]}},
+            "href": {"field": "url", "type": "nominal"},
+            "tooltip": [{"field": "properties.name", "title": level_label.capitalize()},
+                        {"field": code, "title": "Code"}, {"field": "shown", "title": value_label},
+                        {"field": "flag", "title": "Funnel position"}]}}
+    body: dict = areas
+    if highlight:  # the organisation outlined in red, drawn over its neighbours
+        body = {"layer": [areas, {"transform": [{"filter": {"field": code, "equal": highlight}}],
+                                  "mark": {"type": "geoshape", "fill": None, "stroke": PALETTE["red"],
+                                           "strokeWidth": 2.5},
+                                  "encoding": {"tooltip": [{"field": "properties.name", "title": highlight_label}]}}]}
+        description += f" {highlight_label} ({highlight}) is outlined in red."
     return _spec(
         title, description, height=480,
         data={"url": geojson_url, "format": {"type": "json", "property": "features"}},
@@ -266,17 +295,7 @@ def choropleth(geojson_url: str, rows: list[dict], *, title: str, level_label: s
             {"lookup": code, "from": {"data": {"values": values}, "key": "org",
                                       "fields": ["value", "shown", "flag", "url"]}},
             {"calculate": "isValid(datum.shown) ? datum.shown : 'No figure'", "as": "shown"}],
-        projection={"type": "mercator"},
-        # invalid "show": areas with no figure are drawn (in grey), not filtered out
-        mark={"type": "geoshape", "stroke": "white", "strokeWidth": 0.5, "cursor": "pointer", "invalid": "show"},
-        encoding={
-            "color": {"condition": {"test": "!isValid(datum.value)", "value": PALETTE["pale_grey"]},
-                      "field": "value", "type": "quantitative", "title": value_label,
-                      "scale": {"range": [PALETTE["light_blue"], PALETTE["blue"], PALETTE["dark_blue"]]}},
-            "href": {"field": "url", "type": "nominal"},
-            "tooltip": [{"field": "properties.name", "title": level_label.capitalize()},
-                        {"field": code, "title": "Code"}, {"field": "shown", "title": value_label},
-                        {"field": "flag", "title": "Funnel position"}]})
+        projection={"type": "mercator"}, **body)
 
 
 def category_map(geojson_url: str, rows: list[dict], *, title: str, level_label: str, legend: str,

@@ -13,6 +13,28 @@ def missing(v) -> bool:
     return v is None or (isinstance(v, float) and not math.isfinite(v))
 
 
+# What each headline figure is counted in, for a column heading or beside a figure.
+HEADLINE_UNIT = {"index": "uptake index", "per_1000": "per 1,000 registered", "items_per_1000": "items per 1,000",
+                 "proportion": "share", "rate_per_1000": "per 1,000 registered"}
+
+
+def signed_money(v, places: int = 2) -> str:
+    """Money with its sign before the pound sign: "−£0.11", never "£-0.11"; "£0.00" when it
+    rounds to nothing."""
+    if missing(v):
+        return "—"
+    text = f"£{abs(v):,.{places}f}"
+    return ("−" if round(v, places) < 0 else "") + text
+
+
+def points_change(v: float) -> str:
+    """A change in a share (0–1) in percentage points: "+1.2 percentage points", "no change"
+    when it rounds to nothing (never "-0.0%")."""
+    if round(v * 100, 1) == 0:
+        return "no change"
+    return f"{v * 100:+.1f} percentage points".replace("-", "−")
+
+
 def headline_value(v, headline: str) -> str:
     """An uptake index or share as a percentage; a rate to 2 decimals."""
     if missing(v):

@@ -21,7 +21,8 @@ PREFIX = "/api/v1"
 OPERATIONS = [
     ("GET", "/tas"), ("GET", "/tas/{ta_id}"), ("GET", "/months"),
     ("GET", "/organisations"), ("GET", "/organisations/{code}"), ("GET", "/organisations/{code}/profile"),
-    ("GET", "/scorecard/{subject}"), ("GET", "/variation/{subject}"), ("GET", "/diffusion/{ta_id}"),
+    ("GET", "/scorecard/{subject}"), ("GET", "/ranking/{subject}"), ("GET", "/variation/{subject}"),
+    ("GET", "/diffusion/{ta_id}"), ("GET", "/official/{ta_id}"),
     ("GET", "/deciles/{subject}"), ("GET", "/search"),
     ("GET", "/compliance"), ("GET", "/compliance/icbs"), ("GET", "/compliance/decisions"),
     ("POST", "/compliance/decisions"), ("PUT", "/compliance/decisions/{decision_id}"),

@@ -184,6 +184,38 @@ def scorecard(request, subject: str, f: Query[Filters]):
     return card
 
 
+class RankingFilters(Filters):
+    parent: str | None = Field(None, max_length=20,
+                               description="Only the organisations inside this one (an ODS code: an ICB's practices)")
+
+
+@api.get("/ranking/{subject}", response={200: dict, **ERRORS}, tags=["Scorecard"],
+         summary="A level's ranking, optionally only inside one organisation, with each one's gap in patients and "
+                 "cost to the national benchmark (the 80th centile)")
+def ranking(request, subject: str, f: Query[RankingFilters]):
+    item = q.subject(subject)
+    r = q.ranking(item.id, f.level, f.month, f.parent.strip().upper() if f.parent else None)
+    if wants_csv(request, f.format):
+        inside = f"_in_{r.parent['org']}" if r.parent else ""
+        return csv_response([row.to_dict() for row in r.rows], f"ranking_{r.subject}_{r.level}{inside}_{r.month}.csv")
+    return r.to_dict()
+
+
+@api.get("/official/{ta_id}", response={200: dict, **ERRORS}, tags=["Scorecard"],
+         summary="The Innovation Scorecard's own figure: daily doses per 100,000 population per financial quarter, "
+                 "England and every organisation of a level")
+def official(request, ta_id: str, f: Query[LevelFormat]):
+    item = q.subject(ta_id)
+    if not hasattr(item, "products"):
+        raise q.NotFound(f"{ta_id!r} is a measure: the Innovation Scorecard's figure is for TAs")
+    fig = q.official(item.id, f.level)
+    if wants_csv(request, f.format):
+        rows = [{**asdict(r), "level": lv, "unit": fig.unit} for lv, rs in (("england", fig.england), (fig.level, fig.rows))
+                for r in rs]
+        return csv_response(rows, f"official_{fig.ta}_{fig.level}.csv")
+    return fig.to_dict()
+
+
 @api.get("/variation/{subject}", response={200: dict, **ERRORS}, tags=["Scorecard"],
          summary="Funnel plot data and limits, the variation summary and the opportunity")
 def variation(request, subject: str, f: Query[Filters]):

@@ -95,7 +95,9 @@ class PublishedConditionalGet:
         published_at = f"{published_at}|{date.today().isoformat()}"
         user = getattr(request, "user", None)
         who = str(user.pk) if user is not None and user.is_authenticated else "-"
-        variant = "|".join([published_at, request.get_full_path(), request.headers.get("Accept", ""), who])
+        # the organisation a person chose to highlight on the charts (web.pages.my_org) changes the page
+        mine = request.COOKIES.get("uptake_org", "")
+        variant = "|".join([published_at, request.get_full_path(), request.headers.get("Accept", ""), who, mine])
         etag = '"' + hashlib.sha256(variant.encode()).hexdigest()[:32] + '"'
         match = request.headers.get("If-None-Match")
         since = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
@@ -112,5 +114,5 @@ class PublishedConditionalGet:
         response["ETag"] = etag
         response["Last-Modified"] = http_date(modified)
         response["Cache-Control"] = "public, max-age=0, must-revalidate" if who == "-" else "private, max-age=0"
-        response.setdefault("Vary", "Accept")
+        response.setdefault("Vary", "Accept, Cookie")
         return response

@@ -46,3 +46,32 @@ def being_prepared(request, what: str, *, status: int = 503, retry: int = 10, me
     resp["Retry-After"] = resp["Refresh"] = str(retry)
     resp["Cache-Control"] = "no-store"
     return resp
+
+
+MY_ORG = "uptake_org"  # the cookie remembering the organisation a person chose to see highlighted
+
+
+def my_org(request) -> tuple[dict | None, str | None]:
+    """(the organisation to highlight on the charts, what to remember in the cookie): `?org=CODE`
+    chooses one (remembered), `?org=` forgets it, else the cookie's. The second is None when the
+    cookie stays as it is, "" to delete it."""
+    chosen = request.GET.get("org")
+    code = (chosen if chosen is not None else request.COOKIES.get(MY_ORG, "")).strip().upper()[:20]
+    org = None
+    if code:
+        try:
+            org = q.organisation(code)
+        except q.NotFound:
+            org = None
+    if chosen is None:
+        return org, None
+    return org, org["code"] if org else ""
+
+
+def remember(response, value: str | None):
+    """Set or delete the cookie `my_org` asked for (a year; not needed by the server otherwise)."""
+    if value:
+        response.set_cookie(MY_ORG, value, max_age=365 * 86400, samesite="Lax", httponly=True)
+    elif value == "":
+        response.delete_cookie(MY_ORG, samesite="Lax")
+    return response

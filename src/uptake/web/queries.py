@@ -10,6 +10,8 @@ import pyarrow.compute as pc
 from ..catalogue.measures import Measure
 from ..engine.hierarchy import ENGLAND
 from ..errors import UptakeError
+from ..services import official as of
+from ..services import ranking as rk
 from ..services import scorecard as sc
 from ..services import variation as var
 from ..services.analysis import check_level
@@ -64,6 +66,24 @@ def variation(key: str, lv: str, when: str | None) -> var.Variation:
 
 
 @cached
+def ranking(key: str, lv: str, when: str | None, parent: str | None) -> rk.Ranking:
+    """The level's ranking with each organisation's gap, only `parent`'s members if given."""
+    return rk.ranking(published(), key, level(lv), when, parent=parent)
+
+
+@cached
+def official(ta: str, lv: str) -> of.OfficialFigure:
+    """The Innovation Scorecard's own figure (daily doses per 100,000 per quarter) at a level."""
+    return of.official_figure(published(), ta, level(lv))
+
+
+@cached
+def org_gaps(code: str, when: str | None) -> dict:
+    """The organisation's gap in patients and cost on every TA, by TA."""
+    return rk.org_gaps(published(), code, when)
+
+
+@cached
 def diffusion(ta: str, lv: str) -> dict:
     """The stored diffusion of a TA at region or ICB level; computed (and memoised) at others."""
     stored = published().diffusion(ta, lv)
@@ -93,6 +113,40 @@ def decile_series(key: str, lv: str) -> list[dict]:
         if v.size:
             out.append({"month": f"{m:%Y-%m}", **sc.decile_dict(v)})
     return out
+
+
+@cached
+def org_values(key: str, lv: str, code: str) -> list[dict]:
+    """One organisation's headline value every month ({month, value}), months whose figure the
+    disclosure rule hides (1–4 items) left out: the highlighted line on the deciles chart."""
+    pub = published()
+    item = subject(key)
+    months = pub.months()
+    measure = isinstance(item, Measure)
+    t = (pub.measure_table if measure else pub.ta_table)([item.id], months, (lv,))
+    out = []
+    for r in t.filter(pc.and_(pc.equal(t.column("level"), lv), pc.equal(t.column("org"), code))).to_pylist():
+        count = r.get("numerator") if measure else r.get("items")
+        if r["value"] is not None and np.isfinite(r["value"]) and not sc.is_small(count, sc.DEFAULT_MIN_ITEMS):
+            out.append({"month": f"{r['month']:%Y-%m}", "value": float(r["value"])})
+    return sorted(out, key=lambda d: d["month"])
+
+
+@cached
+def org_at(code: str, lv: str) -> str | None:
+    """The organisation at level `lv` that `code` is or belongs to (a practice's ICB), or None."""
+    pub = published()
+    org = organisation(code)
+    here, c = org["level"], org["code"]
+    when = pub.months()[-1]
+    for _ in range(8):
+        if here == lv:
+            return c
+        up = pub.parent(c, here, when)
+        if up is None:
+            return None
+        here, c = up["level"], up["org"]
+    return None
 
 
 @cached

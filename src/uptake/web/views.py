@@ -10,7 +10,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from .. import charts
+from .. import charts, formats
 from ..catalogue.measures import Measure
 from ..engine.hierarchy import ENGLAND
 from ..errors import UptakeError
@@ -21,12 +21,14 @@ from . import queries as q
 from .pages import being_prepared
 from .pages import guard as _guard
 from .pages import map_levels as _map_levels
+from .pages import my_org, remember
 from .store import NotPublished, published
 
 LEVEL_CHOICES = [lv for lv in ALL_LEVELS if lv != ENGLAND]
 PAGE_SIZE = 50
+SORT_DESC = ("value", "percentile", "denominator", "gap_patients")
 SORTS = {"name": lambda d: (d["name"] or d["org"]).lower(),
-         **{k: (lambda k: lambda d: (d[k] is not None, d[k] or 0.0))(k) for k in ("value", "percentile", "denominator")}}
+         **{k: (lambda k: lambda d: (d[k] is not None, d[k] or 0.0))(k) for k in SORT_DESC}}
 DOCS = Path(__file__).resolve().parents[3] / "docs"
 
 
@@ -40,8 +42,7 @@ def site_context(request: HttpRequest) -> dict:
 
 
 def _value_unit(headline: str) -> str:
-    return {"index": "uptake index", "per_1000": "per 1,000 registered", "items_per_1000": "items per 1,000",
-            "proportion": "share", "rate_per_1000": "per 1,000 registered"}.get(headline, "")
+    return formats.HEADLINE_UNIT.get(headline, "")
 
 
 # --- home and search ----------------------------------------------------------------------------
@@ -141,29 +142,40 @@ def ta_page(request, key: str):
     var = q.variation(item.id, level, month)
     is_ta = not isinstance(item, Measure)
     unit = _value_unit(card.headline)
+    mine, keep = my_org(request)
     ctx = {"item": item, "is_ta": is_ta, "card": card, "var": var, "level": level, "levels": LEVEL_CHOICES,
-           "months": [f"{m:%Y-%m}" for m in published().months()], "unit": unit, "month": card.month}
-    # ranking table: sorted and paged on the server (works without JavaScript)
+           "months": [f"{m:%Y-%m}" for m in published().months()], "unit": unit, "month": card.month,
+           "mine": mine, "keep": keep}
+    # ranking table: sorted and paged on the server (works without JavaScript); `parent` keeps
+    # only the organisations inside one (the practices of an ICB)
     sort = request.GET.get("sort", "value")
     sort = sort if sort in SORTS else "value"
-    desc = request.GET.get("dir", "desc" if sort in ("value", "percentile", "denominator") else "asc") == "desc"
-    counts = {p.org: (p.numerator, p.denominator) for p in var.points}
-    rows = [{"rank": None, "row": r, "org": r.org, "name": r.name, "value": r.value, "percentile": r.percentile,
-             "numerator": counts.get(r.org, (None, None))[0], "denominator": counts.get(r.org, (None, None))[1]}
-            for r in card.rows]
-    for i, d in enumerate(sorted((d for d in rows if d["value"] is not None), key=lambda d: -d["value"])):
-        d["rank"] = i + 1
+    desc = request.GET.get("dir", "desc" if sort in SORT_DESC else "asc") == "desc"
+    parent = request.GET.get("parent", "").strip().upper() or None
+    ranked = q.ranking(item.id, level, month, parent)
+    ctx["ranking"] = ranked
+    rows = [_table_row(r) for r in ranked.rows]
     rows.sort(key=SORTS[sort], reverse=desc)
     pages = max(1, -(-len(rows) // PAGE_SIZE))
     page = min(max(1, _int(request.GET.get("page"), 1)), pages)
     ctx.update(rows=rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE], sort=sort, desc=desc, page=page, pages=pages,
                total=len(rows), page_range=range(1, pages + 1))
-    # charts
+    ctx["not_measured"] = _not_measured(item.id, card, level)
+    if ctx["not_measured"]:  # one line saying why, instead of a grey map and empty charts
+        ctx.update(specs={}, diffusion=None, diffusion_rows=[], map_levels=_map_levels(), deciles=[],
+                   summary=var.summary, opportunity=None)
+        return _ta_extras(request, item, is_ta, ctx)
+    # charts, with my organisation (or the one it belongs to at this level) highlighted on each
+    mine = ctx["mine"]
+    at = q.org_at(mine["code"], level) if mine else None
+    label = (q.organisation(at)["name"] or at) if at else "This organisation"
+    ctx["highlighted"] = {"code": at, "name": label} if at else None
     deciles = q.decile_series(item.id, level)
-    specs = {"funnel": charts.funnel(var.to_dict(),
-                                     value_label=_label(card), title=f"{item.id}: funnel plot, {card.month}")}
+    specs = {"funnel": charts.funnel(var.to_dict(), value_label=_label(card), highlight=at,
+                                     title=f"{item.id}: funnel plot, {card.month}")}
     specs["deciles"] = charts.deciles(deciles, value_label=_label(card),
-                                      title=f"{item.id}: deciles across {LEVEL_NAMES[level]}s")
+                                      highlight=q.org_values(item.id, level, at) if at else None,
+                                      highlight_label=label, title=f"{item.id}: deciles across {LEVEL_NAMES[level]}s")
     diffusion = None
     if is_ta and card.headline != "none":
         try:
@@ -171,18 +183,50 @@ def ta_page(request, key: str):
         except UptakeError:
             diffusion = None
         if diffusion and any(v is not None for v in diffusion["england"]):
-            specs["diffusion"] = charts.diffusion(diffusion, value_label=_label(card),
-                                                  title=f"{item.id}: England since NICE published it")
+            specs["diffusion"] = charts.diffusion(
+                diffusion, value_label=_label(card), title=f"{item.id}: England since NICE published it",
+                highlight=q.org_values(item.id, mine["level"], mine["code"]) if mine and mine["level"] != ENGLAND
+                else None, highlight_label=mine["name"] or mine["code"] if mine else "This organisation")
     map_levels = _map_levels()
     if level in map_levels:
         specs["map"] = charts.choropleth(
             reverse("map_file", args=[level]),
             [{"org": r.org, "name": r.name, "value": r.value, "flag_998_od": r.flag_998_od} for r in card.rows],
-            level_label=LEVEL_NAMES[level], value_label=_label(card), title=f"{item.id} by {LEVEL_NAMES[level]}")
+            level_label=LEVEL_NAMES[level], value_label=_label(card), title=f"{item.id} by {LEVEL_NAMES[level]}",
+            highlight=at, highlight_label=label)
     rows_of_diffusion = list(zip(diffusion["months"], diffusion["months_since_publication"], diffusion["england"])) \
         if diffusion else []
     ctx.update(specs=specs, diffusion=diffusion, diffusion_rows=rows_of_diffusion, map_levels=map_levels, deciles=deciles,
                summary=var.summary, opportunity=var.opportunity)
+    return _ta_extras(request, item, is_ta, ctx)
+
+
+def _not_measured(key: str, card, level: str) -> str | None:
+    """Why a TA (or measure) has nothing to chart at this level and month, in one line; None
+    when some organisation has a figure."""
+    if card.headline == "none":
+        return f"{key} is not measured: {card.headline_label.removeprefix('nothing: ')}."
+    if not any(r.value is not None for r in card.rows):
+        return (f"No {LEVEL_NAMES[level]} has a figure for {key} in {card.month}"
+                + (f": {card.notes[0]}" if card.notes else ".") )
+    return None
+
+
+def _official(ta: str, level: str, highlighted: dict | None) -> dict:
+    """The Innovation Scorecard's figure for the page: England's last four complete quarters and,
+    when an organisation is highlighted, its own; or why there is none."""
+    try:
+        fig = q.official(ta, level)
+    except UptakeError as exc:
+        return {"why": str(exc).split(":")[0]}
+    mine = {r.quarter: r.rate for r in fig.rows if highlighted and r.org == highlighted["code"]}
+    rows = [{"quarter": r.quarter, "england": r.rate, "mine": mine.get(r.quarter)} for r in fig.england][-4:]
+    return {"fig": fig, "rows": rows, "mine": highlighted if mine else None}
+
+
+def _ta_extras(request, item, is_ta: bool, ctx: dict):
+    """The TA page's formulary section and related knowledge, then the page."""
+    specs = ctx["specs"]
     if is_ta:
         from .compliance.queries import as_of
         from .compliance.sections import TAGS, ta_section
@@ -192,7 +236,15 @@ def ta_page(request, key: str):
         if ctx["compliance"] and "map" in ctx["compliance"]:
             specs["formulary_map"] = ctx["compliance"]["map"]
         ctx["related"] = _related(ta=item.id, area=item.clinical_area)
-    return render(request, "uptake/ta.html", ctx)
+        if not ctx["not_measured"]:
+            ctx["official"] = _official(item.id, ctx["level"], ctx.get("highlighted"))
+    return remember(render(request, "uptake/ta.html", ctx), ctx["keep"])
+
+
+def _table_row(r) -> dict:
+    """A ranked row as the ranking table reads it (the score row's flags and suppression too)."""
+    return {**{k: getattr(r, k) for k in ("org", "name", "rank", "value", "percentile", "numerator", "denominator",
+                                           "gap_patients", "gap_cost")}, "row": r.row}
 
 
 def _related(*, ta: str | None = None, organisation: str | None = None, area: str | None = None) -> dict:
@@ -235,17 +287,47 @@ def org_page(request, code: str):
     month = request.GET.get("month") or None
     prof = q.profile(org["code"], month)
     pub = published()
+    gaps = q.org_gaps(org["code"], prof.month)
     by_area: dict[str, list] = {}
     for r in prof.rows:
         by_area.setdefault(r.area, []).append({
-            "row": r, "unit": _value_unit(r.headline),
+            "row": r, "unit": _value_unit(r.headline), "gap": gaps.get(r.ta),
             "spark": charts.sparkline_svg(r.trend, label=f"{r.ta}, last {len(r.trend)} months")})
-    areas = [{"area": a, "rows": by_area[a.id]} for a in pub.catalogue.areas if a.id in by_area]
+    order = request.GET.get("sort", "")
+    if order in WORST_FIRST:  # one table, worst first, instead of one per clinical area
+        rows = sorted((d for a in by_area.values() for d in a), key=WORST_FIRST[order][1])
+        areas = [{"area": {"id": "worst", "name": f"Every TA, worst first by {WORST_FIRST[order][0]}"},
+                  "rows": rows}]
+    else:
+        order = ""
+        areas = [{"area": a, "rows": by_area[a.id]} for a in pub.catalogue.areas if a.id in by_area]
     kids = q.children(org["code"], org["level"])
     ctx = {"org": org, "profile": prof, "areas": areas, "children": kids[:500], "children_total": len(kids),
            "months": [f"{m:%Y-%m}" for m in pub.months()], "month": prof.month,
-           "related": _related(organisation=org["code"])}
+           "related": _related(organisation=org["code"]), "gaps": gaps, "sort": order,
+           "sorts": [(k, v[0]) for k, v in WORST_FIRST.items() if k != "gap" or gaps],
+           "shortfall": _shortfall(gaps.values())}
     return render(request, "uptake/org.html", ctx)
+
+
+# An organisation's TAs worst first: (what the sort is called, its key over the page's rows);
+# rows without the figure (hidden, not measured) last.
+_FLAG_ORDER = {"low": 0, "not significant": 1, "high": 2}
+WORST_FIRST = {
+    "percentile": ("percentile", lambda d: (d["row"].percentile is None, d["row"].percentile or 0.0)),
+    "gap": ("gap in patients", lambda d: (not (d["gap"] and d["gap"].gap_patients is not None),
+                                          -((d["gap"] and d["gap"].gap_patients) or 0.0))),
+    "flag": ("funnel flag", lambda d: (_FLAG_ORDER.get(d["row"].flag_998_od, 3),
+                                       d["row"].percentile is None, d["row"].percentile or 0.0)),
+}
+
+
+def _shortfall(rows) -> dict:
+    """The organisation's total gap: patients (and their cost a month) over the TAs it is behind on."""
+    behind = [r for r in rows if r.gap_patients]
+    costs = [r.gap_cost for r in behind if r.gap_cost is not None]
+    return {"tas": len(behind), "patients": sum(r.gap_patients for r in behind),
+            "cost": sum(costs) if costs else None}
 
 
 @_guard

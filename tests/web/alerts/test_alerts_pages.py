@@ -231,3 +231,32 @@ def test_an_answer_to_one_person_is_never_served_to_another(world):
         assert Client().get(path).status_code == 401
         assert Client().get(path, **_basic("bob@people.test", "wrong")).status_code == 401
         assert _signed_in(world.people["ann"]).get(path).content != got.content or path.endswith("digests")
+
+
+def test_alerts_from_every_page_and_by_name(world, pub):
+    """Issue 23: the TA and organisation pages link to the alerts form filled in, and the form
+    takes an organisation's or TA's name (typos tolerated, as the search box) or an area's name as
+    well as its code; a name matching nothing is refused."""
+    from uptake.web.alerts.models import Subscription
+
+    icb = next(o for o in sorted(pub.organisations(), key=lambda o: o["code"])
+               if o["level"] == "icb" and o["name"] and re.fullmatch(r"[A-Za-z ]+", o["name"]))
+    ta = pub.catalogue.ta("TA355")
+    area = next(a for a in pub.catalogue.areas if a.name.lower() != a.id)
+    anonymous = Client()
+    assert f'href="/alerts/?kind=ta&amp;target={ta.id}#add"' in anonymous.get(f"/ta/{ta.id}/").content.decode()
+    org_page = anonymous.get(f"/org/{icb['code']}/").content.decode()
+    assert f'href="/alerts/?kind=organisation&amp;target={icb["code"]}#add"' in org_page
+    assert f'href="/alerts/?kind=compliance&amp;target={icb["code"]}#add"' in org_page
+
+    dave = world.people["dave"]
+    c = _signed_in(dave)
+    assert 'name="target" type="text" value="TA355"' in c.get(f"/alerts/?kind=ta&target={ta.id}").content.decode()
+    typo = icb["name"].lower().replace("integrated", "integratd")
+    for kind, target, code in [("organisation", typo, icb["code"]), ("compliance", icb["name"], icb["code"]),
+                               ("ta", ta.title, ta.id), ("area", area.name, area.id)]:
+        r = c.post("/alerts/", {"action": "add", "kind": kind, "target": target}, follow=True)
+        assert "You will get alerts for" in r.content.decode(), (kind, target)
+        assert Subscription.objects.filter(user=dave, kind=kind, target=code).exists(), (kind, target)
+    r = c.post("/alerts/", {"action": "add", "kind": "organisation", "target": "Qqzx Wvvb"})
+    assert "no organisation &#x27;Qqzx Wvvb&#x27;" in r.content.decode()

@@ -9,9 +9,10 @@ from .targets import check
 
 class SubscriptionForm(forms.Form):
     kind = forms.ChoiceField(choices=Subscription.KINDS, widget=forms.RadioSelect, label="What to follow")
-    target = forms.CharField(max_length=40, label="Which one",
-                             help_text="An organisation's ODS code (e.g. QHM), a TA number (e.g. TA275), a clinical "
-                                       "area (e.g. stroke), or for formulary deadlines an ICB's code")
+    target = forms.CharField(max_length=120, label="Which one",
+                             help_text="An organisation's name or ODS code (e.g. QHM), a TA's number or title (e.g. "
+                                       "TA275), a clinical area (e.g. stroke), or for formulary deadlines an ICB's "
+                                       "name or code")
 
     def clean(self):
         data = super().clean()

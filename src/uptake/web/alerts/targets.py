@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from ...engine.hierarchy import ENGLAND
 from ...errors import UptakeError
-from ...services.search import LEVEL_NAMES
-from ..store import published
+from ...services.search import LEVEL_NAMES, Directory
+from ..store import cached, published
 from .models import Subscription
 
 KIND_NAMES = {Subscription.ORGANISATION: "organisation", Subscription.TA: "NICE TA",
@@ -43,11 +43,12 @@ def check(kind: str, target: str) -> Target:
         try:
             ta = pub.catalogue.ta(key)
         except (LookupError, UptakeError):
-            raise BadTarget(f"no NICE TA {raw!r} in the catalogue (e.g. TA275)") from None
+            ta = pub.catalogue.ta(_by_name(raw, "ta", f"no NICE TA {raw!r} in the catalogue (e.g. TA275 or its title)"))
         return Target(kind, ta.id, f"{ta.id}: {ta.title}")
     if kind == Subscription.AREA:
         areas = {a.id: a for a in pub.catalogue.areas}
         key = raw.lower().replace(" ", "_")
+        key = next((a.id for a in areas.values() if a.name.lower() == raw.lower()), key)
         if key not in areas:
             raise BadTarget(f"no clinical area {raw!r}; expected one of {', '.join(sorted(areas))}")
         return Target(kind, key, f"{areas[key].name} (clinical area)")
@@ -55,7 +56,9 @@ def check(kind: str, target: str) -> Target:
     try:
         level = pub.org_level(code)
     except UptakeError:
-        raise BadTarget(f"no organisation {raw!r} in the published scorecard (give its ODS code, e.g. QHM)") from None
+        code = _by_name(raw, "organisation", f"no organisation {raw!r} in the published scorecard (give its name or "
+                                             "ODS code, e.g. QHM)")
+        level = pub.org_level(code)
     if level == ENGLAND:
         raise BadTarget("England is the benchmark, not an organisation to follow: choose a region, ICB, sub-ICB, "
                         "PCN or practice")
@@ -65,6 +68,25 @@ def check(kind: str, target: str) -> Target:
             raise BadTarget(f"{code} is a {LEVEL_NAMES.get(level, level)}: formulary deadlines are followed for an ICB")
         return Target(kind, code, f"formulary deadlines of {name or code} ({code})")
     return Target(kind, code, f"{name or code} ({code}), {LEVEL_NAMES.get(level, level)}")
+
+
+@cached
+def _directory() -> Directory:
+    """Names to search, once per publication (the search box's own is in the pages' layer)."""
+    return Directory(published().organisations(), published().catalogue)
+
+
+def _by_name(text: str, kind: str, missing: str) -> str:
+    """The code of the one organisation or TA whose name best matches `text` (typos tolerated, as
+    the search box); BadTarget naming the candidates when two match equally, `missing` when none."""
+    hits = _directory().search(text, limit=3, kinds=(kind,))
+    if not hits:
+        raise BadTarget(missing)
+    if len(hits) > 1 and hits[1].score >= hits[0].score:
+        tied = [h for h in hits if h.score >= hits[0].score]
+        raise BadTarget(f"{text!r} matches " + " and ".join(f"{h.name} ({h.code})" for h in tied)
+                        + ": give the code")
+    return hits[0].code
 
 
 def describe(kind: str, target: str) -> str:

@@ -75,7 +75,7 @@ def mine(request):
     else:
         kind = request.GET.get("kind")
         form = SubscriptionForm(initial={"kind": kind if kind in KIND_NAMES else Subscription.ORGANISATION,
-                                         "target": (request.GET.get("target") or "")[:40]})
+                                         "target": (request.GET.get("target") or "")[:120]})
     try:
         suggestions = choices()
     except UptakeError:

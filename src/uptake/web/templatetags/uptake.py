@@ -89,8 +89,28 @@ def measure_value(v, measure) -> str:
         return "–"
     if measure.kind == "proportion":
         return f"{v * 100:.1f}%"
-    unit = "£" if measure.unit == "actual_cost" else ""
-    return f"{unit}{v:,.2f} per {measure.per:,.0f}"
+    if measure.unit == "actual_cost":
+        return f"{formats.signed_money(v)} per {measure.per:,.0f}"
+    return f"{v:,.2f} per {measure.per:,.0f}"
+
+
+@register.filter
+def measure_change(v, measure) -> str:
+    """A change in a measure's value: a share in percentage points, a rate signed with its unit
+    ("−£0.11 per 1,000"); "no change" when it rounds to nothing."""
+    if v is None or measure is None:
+        return "–"
+    if measure.kind == "proportion":
+        return formats.points_change(v)
+    if round(v, 2) == 0:
+        return "no change"
+    text = formats.signed_money(v) if measure.unit == "actual_cost" else f"{v:+,.2f}".replace("-", "−")
+    return f"{'+' if v > 0 and measure.unit == 'actual_cost' else ''}{text} per {measure.per:,.0f}"
+
+
+@register.filter
+def headline_unit(headline: str) -> str:
+    return formats.HEADLINE_UNIT.get(headline, "")
 
 
 @register.filter
