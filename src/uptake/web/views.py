@@ -12,7 +12,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from .. import charts
+from .. import charts, csvsafe
 from ..catalogue.measures import Measure
 from ..engine.hierarchy import ENGLAND
 from ..errors import UptakeError
@@ -353,7 +353,10 @@ def download_scorecard(request, fmt: str):
     if not target.exists():
         tmp = folder / f".{target.name}.{os.getpid()}.tmp"
         options = "(FORMAT PARQUET, COMPRESSION ZSTD)" if fmt == "parquet" else "(HEADER, DELIMITER ',')"
-        pub._cursor().execute(f"COPY ({_suppressed_sql(pub)}) TO '{tmp}' {options}")
+        query = _suppressed_sql(pub)
+        if fmt == "csv":  # no cell a spreadsheet would run as a formula (csvsafe)
+            query = csvsafe.sql_select(pub._cursor(), query)
+        pub._cursor().execute(f"COPY ({query}) TO '{tmp}' {options}")
         os.replace(tmp, target)
         for old in folder.glob(f"scorecard_*.{fmt}"):
             if old != target:

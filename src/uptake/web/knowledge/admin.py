@@ -1,9 +1,15 @@
 """The Django admin for moderators: every knowledge item, with publishing and hiding as actions
-that go through the same store functions as the portal's pages (so the log and search agree)."""
+that go through the same store functions as the portal's pages (so the log and search agree).
+
+The moderation state is read-only here (issue 24.7: a moderator once published a case study from
+the admin with no checklist, no log, no review date and absent from search, and hid a barrier
+that stayed in search): a case study is published or returned on its moderation page, and posts
+and barriers are hidden or restored by the actions below, which log and re-index. Any other change
+made here is indexed for search as the pages' changes are."""
 
 from django.contrib import admin, messages
 
-from . import store
+from . import documents, store
 from .models import Barrier, CaseStudy, Guide, GuideStep, ModerationLog, Post, Report, Thread, WikiPage, WikiRevision
 
 
@@ -12,8 +18,13 @@ class CaseStudyAdmin(admin.ModelAdmin):
     list_display = ("title", "status", "sector", "industry_sponsored", "published_on", "review_on", "example")
     list_filter = ("status", "sector", "industry_sponsored", "example")
     search_fields = ("title", "summary", "organisations_text")
-    readonly_fields = ("author", "moderated_by", "created_at", "updated_at", "published_on", "review_on")
+    readonly_fields = ("author", "status", "checklist", "moderator_note", "moderated_by", "created_at", "updated_at",
+                       "published_on", "review_on")
     actions = ["return_to_author"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        documents.index_case_study(obj)
 
     @admin.action(description="Return the selected case studies to their authors")
     def return_to_author(self, request, queryset):
@@ -46,7 +57,12 @@ class GuideAdmin(admin.ModelAdmin):
 class PostAdmin(admin.ModelAdmin):
     list_display = ("thread", "author", "created_at", "hidden", "hidden_reason")
     list_filter = ("hidden",)
+    readonly_fields = ("hidden", "hidden_reason", "hidden_by", "hidden_at")
     actions = ["hide", "restore"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        documents.index_thread(obj.thread)
 
     def _set(self, request, queryset, hidden):
         for p in queryset:
@@ -72,6 +88,24 @@ class BarrierAdmin(admin.ModelAdmin):
     list_display = ("title", "type", "status", "hidden", "example")
     list_filter = ("type", "status", "hidden")
     search_fields = ("title", "description")
+    readonly_fields = ("hidden", "hidden_reason", "author")
+    actions = ["hide", "restore"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        documents.index_barrier(obj)
+
+    def _set(self, request, queryset, hidden):
+        for b in queryset:
+            store.set_barrier_hidden(request.user, b, hidden=hidden, reason="Moderated from the admin")
+
+    @admin.action(description="Hide the selected barriers")
+    def hide(self, request, queryset):
+        self._set(request, queryset, True)
+
+    @admin.action(description="Restore the selected barriers")
+    def restore(self, request, queryset):
+        self._set(request, queryset, False)
 
 
 class RevisionInline(admin.TabularInline):
