@@ -53,28 +53,40 @@ class GuideAdmin(admin.ModelAdmin):
         index_guide(form.instance)
 
 
-@admin.register(Post)
-class PostAdmin(admin.ModelAdmin):
-    list_display = ("thread", "author", "created_at", "hidden", "hidden_reason")
-    list_filter = ("hidden",)
-    readonly_fields = ("hidden", "hidden_reason", "hidden_by", "hidden_at")
+class _Hideable(admin.ModelAdmin):
+    """Hiding and restoring as admin actions through the store (`hide_with`: logged, re-indexed);
+    other changes saved here re-indexed with `index_with`, as the pages' changes are."""
+
     actions = ["hide", "restore"]
+    hide_with = index_with = None
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        documents.index_thread(obj.thread)
+        self.index_with(obj)
 
     def _set(self, request, queryset, hidden):
-        for p in queryset:
-            store.set_post_hidden(request.user, p, hidden=hidden, reason="Moderated from the admin")
+        for item in queryset:
+            self.hide_with(request.user, item, hidden=hidden, reason="Moderated from the admin")
 
-    @admin.action(description="Hide the selected posts")
+    @admin.action(description="Hide the selected %(verbose_name_plural)s")
     def hide(self, request, queryset):
         self._set(request, queryset, True)
 
-    @admin.action(description="Restore the selected posts")
+    @admin.action(description="Restore the selected %(verbose_name_plural)s")
     def restore(self, request, queryset):
         self._set(request, queryset, False)
+
+
+@admin.register(Post)
+class PostAdmin(_Hideable):
+    list_display = ("thread", "author", "created_at", "hidden", "hidden_reason")
+    list_filter = ("hidden",)
+    readonly_fields = ("hidden", "hidden_reason", "hidden_by", "hidden_at")
+    hide_with = staticmethod(store.set_post_hidden)
+
+    @staticmethod
+    def index_with(post):
+        documents.index_thread(post.thread)
 
 
 @admin.register(Report)
@@ -84,28 +96,13 @@ class ReportAdmin(admin.ModelAdmin):
 
 
 @admin.register(Barrier)
-class BarrierAdmin(admin.ModelAdmin):
+class BarrierAdmin(_Hideable):
     list_display = ("title", "type", "status", "hidden", "example")
     list_filter = ("type", "status", "hidden")
     search_fields = ("title", "description")
     readonly_fields = ("hidden", "hidden_reason", "author")
-    actions = ["hide", "restore"]
-
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        documents.index_barrier(obj)
-
-    def _set(self, request, queryset, hidden):
-        for b in queryset:
-            store.set_barrier_hidden(request.user, b, hidden=hidden, reason="Moderated from the admin")
-
-    @admin.action(description="Hide the selected barriers")
-    def hide(self, request, queryset):
-        self._set(request, queryset, True)
-
-    @admin.action(description="Restore the selected barriers")
-    def restore(self, request, queryset):
-        self._set(request, queryset, False)
+    hide_with = staticmethod(store.set_barrier_hidden)
+    index_with = staticmethod(documents.index_barrier)
 
 
 class RevisionInline(admin.TabularInline):
