@@ -115,7 +115,8 @@ class PublishedConditionalGet:
                 response = self.get_response(request)
                 if holds_csrf_token(request, response):
                     # a form's CSRF token belongs to one visitor's cookie: never kept or shared
-                    response["Cache-Control"] = "private, no-store"
+                    if "no-store" not in response.get("Cache-Control", ""):  # a view's own no-store stands
+                        response["Cache-Control"] = "private, no-store"
                     return response
                 if response.status_code != 200 or response.has_header("ETag"):
                     return response
