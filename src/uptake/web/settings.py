@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "uptake.web.opportunities.apps.OpportunitiesConfig",
     "uptake.web.knowledge.apps.KnowledgeConfig",
     "uptake.web.alerts.apps.AlertsConfig",
+    "uptake.web.public.apps.PublicConfig",
     "axes",
     "ninja",  # the API docs' Swagger UI from its static files, not a CDN (web/api.py)
 ]
