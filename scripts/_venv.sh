@@ -19,11 +19,20 @@ if [ ! -x "$VENV/bin/python" ]; then
   echo "Creating virtual environment in $VENV with $("$PY" --version)" >&2
   "$PY" -m venv "$VENV"
 fi
+# Every dependency comes from a lock file with hashes (requirements/<extras>.lock, made by uv from
+# pyproject.toml: docs/development.md): the same versions on every machine, and pip refuses any
+# file whose hash differs. uptake itself is then installed without dependencies.
+LOCK="$ROOT/requirements/${1//,/-}.lock"
+if [ ! -f "$LOCK" ]; then
+  echo "error: no lock file $LOCK for the extras '$1' (see docs/development.md, 'Dependencies')" >&2
+  return 1 2>/dev/null || exit 1
+fi
 STAMP="$VENV/.uptake-installed-$1"
-if [ ! -f "$STAMP" ] || [ "$ROOT/pyproject.toml" -nt "$STAMP" ]; then
-  echo "Installing uptake[$1] and its dependencies into $VENV" >&2
+if [ ! -f "$STAMP" ] || [ "$ROOT/pyproject.toml" -nt "$STAMP" ] || [ "$LOCK" -nt "$STAMP" ]; then
+  echo "Installing uptake[$1] and its locked dependencies into $VENV" >&2
   "$VENV/bin/python" -m pip install --quiet --upgrade pip >&2
-  "$VENV/bin/python" -m pip install --quiet -e "$ROOT[$1]" >&2
+  "$VENV/bin/python" -m pip install --quiet --require-hashes -r "$LOCK" >&2
+  "$VENV/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e "$ROOT" >&2
   touch "$STAMP"
 fi
 export PATH="$VENV/bin:$PATH"

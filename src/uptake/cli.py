@@ -112,10 +112,10 @@ def _emit(fmt: str, as_json: bool, data: dict, rows: list[dict], show) -> None:
     if as_json or fmt == "json":
         _print_json(data)
     elif fmt == "csv":
-        import csv
+        from . import csvsafe
 
         if rows:
-            w = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]), lineterminator="\n")
+            w = csvsafe.SafeDictWriter(sys.stdout, fieldnames=list(rows[0]), lineterminator="\n")
             w.writeheader()
             w.writerows(rows)
     elif fmt == "table":

@@ -72,7 +72,8 @@ def test_an_editor_signs_in_and_records_a_decision(visit, editor_icb, api, edito
     assert f"Decision on {ta} recorded." in page.locator("[role=status]").inner_text()
     assert "29 Sep 2022" in page.locator("#decision-table").inner_text()
     history = page.locator("#history-table tbody tr").first.inner_text()
-    assert EDITOR[0] in history and "web form" in history and "created" in history
+    assert f"Editor of {editor_icb}" in history and "web form" in history and "created" in history
+    assert EDITOR[0] not in history  # a display name, never the address (issue 23.5)
     got = [s for s in api(f"/api/v1/compliance?icb={editor_icb}&ta={ta}&as_of={TODAY}")]
     assert got[0]["decision"] == "included_with_restrictions" and got[0]["decision_date"] == "2022-09-29"
     visit.assert_clean()

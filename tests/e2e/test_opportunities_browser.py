@@ -42,7 +42,8 @@ def test_an_editor_chooses_five_opportunities(visit, api, editor_icb, editor_log
     assert "opportunities recorded" in page.locator("[role=status]").inner_text()
     chosen = api(f"/api/v1/opportunities/icb/{editor_icb}/choices")
     assert {c["opportunity"] for c in chosen} == set(five)
-    assert all(c["chosen_by"] == editor_login[0] for c in chosen)
+    # shown by display name (the editor has no name: the ICB they edit), never by address (issue 24.8)
+    assert all(c["chosen_by"] == f"Editor of {editor_icb}" for c in chosen)
     found[page.url + " (editor)"] = axe(visit)
     found = {k: v for k, v in found.items() if v}
     assert not found, "axe-core found serious or critical violations:\n" + json.dumps(found, indent=1)

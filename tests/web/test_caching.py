@@ -63,3 +63,22 @@ def test_the_portal_serves_the_same_page_twice(client):
     second = client.get("/ta/TA275/?level=sub_icb")
     assert first.status_code == second.status_code == 200
     assert first.content == second.content and first["ETag"] == second["ETag"]
+
+
+@pytest.mark.parametrize("path", ["/accounts/register/", "/accounts/sign-in/", "/accounts/password-reset/"])
+def test_no_page_holding_a_csrf_token_is_kept_or_shared(portal_db, path):
+    """Issue 24.2: the register page was kept with the first visitor's CSRF token and no cookie,
+    so later visitors' forms failed with 403. Each fresh visitor (CSRF checks enforced, as in a
+    browser) gets a page and a cookie that go together, and no ETag to revalidate it with."""
+    from django.test import Client
+
+    from uptake.web.caching import answers
+
+    answers.get("-", "-")  # forget what earlier tests kept
+    for n in range(3):
+        web = Client(enforce_csrf_checks=True)
+        r = web.get(path)
+        assert r.status_code == 200 and "csrftoken" in r.cookies, n
+        assert not r.has_header("ETag") and "no-store" in r["Cache-Control"]
+        token = r.content.decode().split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+        assert web.post(path, {"csrfmiddlewaretoken": token}).status_code != 403, n

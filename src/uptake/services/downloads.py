@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from .. import csvsafe
 from ..fsutil import atomic_file
 from .scorecard import DEFAULT_MIN_ITEMS, SUPPRESSIBLE
 
@@ -53,8 +54,11 @@ def write_scorecards(con: duckdb.DuckDBPyConnection, published: Path, published_
     written = []
     for fmt, options in FORMATS.items():
         target = scorecard_file(published, published_at, fmt)
+        query = suppressed_sql(con)
+        if fmt == "csv":  # no cell a spreadsheet would run as a formula (uptake.csvsafe)
+            query = csvsafe.sql_select(con, query)
         with atomic_file(target) as tmp:
-            con.execute(f"COPY ({suppressed_sql(con)}) TO '{tmp}' {options}")
+            con.execute(f"COPY ({query}) TO '{tmp}' {options}")
         written.append(target)
     return written
 

@@ -29,6 +29,7 @@ from typing import TextIO
 
 import numpy as np
 
+from .. import csvsafe
 from ..engine.stats.funnel import KINDS, FunnelResult, Kind, funnel
 from ..engine.stats.overdispersion import Method, Scale
 from ..errors import InputError
@@ -89,7 +90,7 @@ class FunnelTable:
             self._write(dest)
 
     def _write(self, f: TextIO) -> None:
-        writer = csv.writer(f, lineterminator="\n")
+        writer = csvsafe.writer(f, lineterminator="\n")
         writer.writerow(self.header)
         for row in self.rows():
             writer.writerow(["" if isinstance(v, float) and not math.isfinite(v) else v for v in row])

@@ -43,6 +43,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import csvsafe
 from ..errors import InputError
 from .base import read_header
 
@@ -326,7 +327,7 @@ def write_formulary_decisions(path: str | Path, rows: Iterable[DecisionRow]) -> 
     path = Path(path)
     n = 0
     with open(path, "w", encoding="utf-8", newline="") as f:
-        w = csv.writer(f, lineterminator="\n")
+        w = csvsafe.writer(f, lineterminator="\n")
         w.writerow(COLUMNS)
         for r in rows:
             w.writerow([r.formulary, r.formulary_name, ";".join(r.icbs), r.ta, r.decision,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Literal
 
-from ninja import NinjaAPI, Query, Schema
+from ninja import NinjaAPI, Query, Schema, Swagger
 from ninja.errors import ValidationError
 from pydantic import Field
 
@@ -18,7 +18,10 @@ from . import queries as q
 from .api_common import ERRORS, FORMAT, MONTH, MonthFormat, csv_response, wants_csv
 from .store import NotPublished
 
-api = NinjaAPI(title="uptake API", version="1", urls_namespace="api",
+# Swagger UI from django-ninja's own static copy (pinned with django-ninja by requirements.lock),
+# served by the portal under its Content-Security-Policy: no CDN, no inline script, no call to
+# swagger.io's validator (validatorUrl None). `ninja` is in INSTALLED_APPS for its template and files.
+api = NinjaAPI(title="uptake API", version="1", urls_namespace="api", docs=Swagger(settings={"validatorUrl": None}),
                description="The innovation scorecard: uptake of NICE technology appraisals in every NHS "
                            "organisation in England, from the published scorecard. Every figure is defined at "
                            "/definitions/.")

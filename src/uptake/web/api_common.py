@@ -3,13 +3,14 @@ parameters, and answering in JSON or CSV."""
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import Literal
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Schema
 from pydantic import Field
+
+from .. import csvsafe
 
 MONTH = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM (default: the latest published)",
               examples=["2022-09"])
@@ -36,7 +37,7 @@ def wants_csv(request: HttpRequest, fmt: str) -> bool:
 def csv_response(rows: list[dict], filename: str) -> HttpResponse:
     buf = io.StringIO()
     if rows:
-        w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        w = csvsafe.SafeDictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
         w.writeheader()
         w.writerows({k: ("" if v is None else v) for k, v in r.items()} for r in rows)
     resp = HttpResponse(buf.getvalue(), content_type="text/csv; charset=utf-8")

@@ -3,7 +3,8 @@ from, the stamp of the portal's own content (formulary decisions, opportunity ch
 calendar day: a client (or a proxy) holding the current version gets 304 Not Modified without
 the page being rendered again. And, since a page is a function of those and its address alone
 for anyone not signed in, each worker keeps the answers it has rendered (up to RESPONSE_BYTES)
-and serves them again until one of them changes."""
+and serves them again until one of them changes. A page holding a CSRF token (a form) is never
+kept, shared or given an ETag: its token belongs to the visitor it was rendered for."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import threading
 from collections import OrderedDict
 from datetime import date, datetime
 
+from django.conf import settings
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.http import http_date, parse_http_date_safe
 
@@ -76,6 +78,13 @@ def content_stamp():
         return None
 
 
+def holds_csrf_token(request, response) -> bool:
+    """Whether `response` contains a CSRF token: Django marks the request when a template asks for
+    one, and a view protected by its own csrf_protect (sign-in) has set the cookie already. Such a
+    page is one visitor's, not the publication's."""
+    return bool(request.META.get("CSRF_COOKIE_NEEDS_UPDATE")) or settings.CSRF_COOKIE_NAME in response.cookies
+
+
 class PublishedConditionalGet:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -107,6 +116,11 @@ class PublishedConditionalGet:
             response = answers.get(published_at, etag) if who == "-" else None
             if response is None:
                 response = self.get_response(request)
+                if holds_csrf_token(request, response):
+                    # a form's CSRF token belongs to one visitor's cookie: never kept or shared
+                    if "no-store" not in response.get("Cache-Control", ""):  # a view's own no-store stands
+                        response["Cache-Control"] = "private, no-store"
+                    return response
                 if response.status_code != 200 or response.has_header("ETag"):
                     return response
                 if who == "-":

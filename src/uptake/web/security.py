@@ -16,8 +16,6 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "form-action 'self'",
     "frame-ancestors 'none'",
 ])
-# The API's interactive documentation (Swagger UI) loads from a CDN and runs inline script.
-RELAXED_PATHS = ("/api/v1/docs",)
 
 
 class SecurityHeaders:
@@ -26,7 +24,7 @@ class SecurityHeaders:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if not response.has_header("Content-Security-Policy") and not request.path.startswith(RELAXED_PATHS):
+        if not response.has_header("Content-Security-Policy"):
             response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
         response.setdefault("Referrer-Policy", "same-origin")
         response.setdefault("Cross-Origin-Opener-Policy", "same-origin")

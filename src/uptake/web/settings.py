@@ -15,6 +15,8 @@
                            a host, messages are written as files to <home>/outbox instead
     UPTAKE_MAIL_FROM       the sender of those messages
     UPTAKE_LOGIN_LIMIT     wrong passwords before sign-in is paused for 15 minutes (default 5)
+    UPTAKE_TRUSTED_PROXIES addresses of reverse proxies whose X-Forwarded-For is believed
+                           (default 127.0.0.1,::1): the sign-in throttle's client address
     UPTAKE_WAREHOUSE       the warehouse directory /healthz checks (default: <home>/warehouse, checked
                            only when it exists; when set, it must exist)
     UPTAKE_LOG_FORMAT      text (default) or json: one JSON object per line (web/logging.py)
@@ -88,6 +90,7 @@ INSTALLED_APPS = [
     "uptake.web.alerts.apps.AlertsConfig",
     "uptake.web.public.apps.PublicConfig",
     "axes",
+    "ninja",  # the API docs' Swagger UI from its static files, not a CDN (web/api.py)
 ]
 # Argon2 for new and changed passwords; older hashes are still read, and upgraded at sign-in.
 PASSWORD_HASHERS = [
@@ -102,6 +105,9 @@ AXES_FAILURE_LIMIT = int(os.environ.get("UPTAKE_LOGIN_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# The address that counts is the one the reverse proxy saw (X-Forwarded-For's right-most entry, from
+# a proxy in UPTAKE_TRUSTED_PROXIES), not nginx's own 127.0.0.1 (accounts/client.py).
+AXES_CLIENT_IP_CALLABLE = "uptake.web.accounts.client.client_address"
 AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
 AXES_VERBOSE = False
 PASSWORD_RESET_TIMEOUT = 3 * 24 * 3600
@@ -129,6 +135,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "uptake.web.accounts.passwords.PatternValidator"},  # no 'aaaaaaaaaaaa', no 'qwertyuiopas'
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

@@ -111,3 +111,61 @@ def test_pages_carry_a_content_security_policy(client):
         assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp.split("script-src")[1].split(";")[0]
         assert "'unsafe-eval'" not in csp and "object-src 'none'" in csp and "frame-ancestors 'none'" in csp
         assert "<script>" not in r.content.decode()  # no inline script for the policy to allow
+
+
+def test_registering_an_unconfirmed_address_again_changes_nothing(outbox):
+    """Issue 24.3: a stranger re-registering an address not yet confirmed must not set its
+    password, name or organisation; the owner is sent the link for the account as first made."""
+    owner = Client()
+    _register(owner, email="pending@test.example")
+    user = get_user_model().objects.get(username="pending@test.example")
+    first_hash, first_link = user.password, _link(outbox[0])
+    r = Client().post("/accounts/register/", {
+        "email": "pending@test.example", "name": "Mallory", "organisation": "Attacker Ltd",
+        "password": "the attacker's passphrase 1", "password_again": "the attacker's passphrase 1"})
+    assert "Check your e-mail" in r.content.decode()
+    user.refresh_from_db()
+    assert user.password == first_hash and user.first_name == "New Member"
+    assert user.profile.organisation == "Test ICB"
+    assert len(outbox) == 2 and outbox[1].to == ["pending@test.example"]
+    assert "Mallory" not in outbox[1].body and "New Member" in outbox[1].body
+    second_link = _link(outbox[1])
+    # either link confirms the account as its owner made it; the attacker's password never signs in
+    assert owner.get(second_link).status_code == 302
+    assert Client().get(first_link).status_code == 400  # one account, confirmed once
+    assert Client().post("/accounts/sign-in/", {"username": "pending@test.example",
+                                                "password": "the attacker's passphrase 1"}).status_code == 200
+    sign_in(Client(), "pending@test.example", PASSWORD)
+
+
+def test_registration_does_the_same_work_for_known_and_new_addresses(outbox, people):
+    """Issue 24.10: an existing address answered in 105 ms and a new one in 1,585 ms (the Argon2
+    hash). Every path now hashes exactly one password and sends exactly one message."""
+    from django.contrib.auth.hashers import Argon2PasswordHasher
+
+    counts = []
+
+    class Counting(Argon2PasswordHasher):
+        def encode(self, password, salt):
+            counts.append(1)
+            return super().encode(password, salt)
+
+    import sys
+    sys.modules[__name__].Counting = Counting
+    hashers = [f"{__name__}.Counting"]
+    with override_settings(PASSWORD_HASHERS=hashers):
+        from django.contrib.auth.hashers import get_hashers
+
+        get_hashers.cache_clear()
+        try:
+            work = {}
+            for label, email in (("new", "fresh@test.example"), ("unconfirmed", "fresh@test.example"),
+                                 ("active", "member@test.example")):
+                counts.clear()
+                before = len(outbox)
+                r = _register(Client(), email=email)
+                assert "Check your e-mail" in r.content.decode()
+                work[label] = (len(counts), len(outbox) - before)
+        finally:
+            get_hashers.cache_clear()
+    assert work == {"new": (1, 1), "unconfirmed": (1, 1), "active": (1, 1)}

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core.mail import send_mail
@@ -59,25 +60,36 @@ def _link(request, name: str, user, token: str) -> str:
 def register(request, form: RegistrationForm) -> None:
     """Create the inactive account and send the confirmation, or, for an address already
     registered, send that person a note instead (the page says the same either way, so it does not
-    tell a stranger who has an account)."""
+    tell a stranger who has an account).
+
+    An address registered but not yet confirmed is never changed by registering it again: its
+    owner is sent the confirmation link again, for the account as first registered (otherwise a
+    stranger could set the password of an account its owner is about to confirm). Every path
+    hashes one password and sends one message, so the time taken does not tell a stranger whether
+    the address is known (docs/security.md)."""
     User = get_user_model()
     d = form.cleaned_data
     existing = User.objects.filter(username=d["email"]).first()
-    if existing is not None and existing.is_active:
-        body = render_to_string("accounts/email/already_registered.txt", {
-            "user": existing, "reset": request.build_absolute_uri(reverse("password_reset"))})
-        send_mail("Your uptake account", body, settings.DEFAULT_FROM_EMAIL, [existing.email])
+    if existing is not None:
+        make_password(d["password"])  # the same work as a new account's hash: equal timing
+        if existing.is_active:
+            body = render_to_string("accounts/email/already_registered.txt", {
+                "user": existing, "reset": request.build_absolute_uri(reverse("password_reset"))})
+            send_mail("Your uptake account", body, settings.DEFAULT_FROM_EMAIL, [existing.email])
+        else:
+            _send_confirmation(request, existing)
         return
-    user = existing or User(username=d["email"], email=d["email"])
-    user.first_name = d["name"][:150]
-    user.last_name = ""
-    user.is_active = False
+    user = User(username=d["email"], email=d["email"], first_name=d["name"][:150], is_active=False)
     user.set_password(d["password"])
     user.save()
     if d.get("organisation"):
         from .models import Profile
 
         Profile.objects.update_or_create(user=user, defaults={"organisation": d["organisation"]})
+    _send_confirmation(request, user)
+
+
+def _send_confirmation(request, user) -> None:
     body = render_to_string("accounts/email/confirm.txt", {
         "user": user, "link": _link(request, "confirm", user, confirmation_tokens.make_token(user)),
         "days": settings.PASSWORD_RESET_TIMEOUT // 86400})

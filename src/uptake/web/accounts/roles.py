@@ -55,5 +55,20 @@ def roles_of(user) -> list[str]:
 
 
 def display_name(user) -> str:
-    """How a change is attributed: the user's full name, else their e-mail address."""
-    return user.get_full_name() or user.email or user.username
+    """How a person is shown to others: their name, else the organisation they gave, else the
+    organisations they edit, else "A member". Never their e-mail address: only administrators see
+    addresses (accounts/privacy.py, docs/security.md)."""
+    if user is None:
+        return "someone"
+    name = user.get_full_name().strip()
+    if name:
+        return name
+    from .models import Profile
+
+    organisation = Profile.objects.filter(user=user).values_list("organisation", flat=True).first()
+    if organisation:
+        return f"A member at {organisation}"
+    edits = edited_organisations(user)
+    if edits:
+        return f"Editor of {', '.join(edits)}"
+    return "A member"

@@ -12,6 +12,7 @@ from ninja.security import HttpBasicAuth, django_auth
 from pydantic import Field
 
 from ...services import compliance as rules
+from ..accounts.privacy import public
 from ..accounts.roles import can_edit, display_name
 from ..api_common import ERRORS, FORMAT, Message, rows_or_csv
 from . import queries as cq
@@ -146,10 +147,10 @@ def icbs(request, f: Query[AsOfFormat]):
     return rows_or_csv(request, rows, f.format, f"compliance-icbs-{day}.csv")
 
 
-def _out(d: Decision) -> dict:
+def _out(d: Decision, viewer) -> dict:
     return {"id": d.pk, "formulary": d.formulary_id, "ta": d.ta, "decision": d.decision,
             "decision_date": d.decision_date, "restrictions": d.restrictions, "reason": d.reason,
-            "evidence": d.evidence, "recorded_by": d.recorded_by, "version": d.version}
+            "evidence": d.evidence, "recorded_by": public(d.recorded_by, viewer), "version": d.version}
 
 
 @router.get("/decisions", response={200: list[DecisionOut], **ERRORS}, summary="Formulary decisions as recorded")
@@ -162,7 +163,7 @@ def decisions(request, icb: str | None = Query(None, max_length=12), ta: str | N
         qs = qs.filter(formulary=form)
     if ta:
         qs = qs.filter(ta=ta.upper())
-    return [_out(d) for d in qs.order_by("formulary_id", "ta", "decision_date")[:5000]]
+    return [_out(d, request.user) for d in qs.order_by("formulary_id", "ta", "decision_date")[:5000]]
 
 
 def _write(request, body: DecisionIn, instance: Decision | None):
@@ -185,7 +186,7 @@ def _write(request, body: DecisionIn, instance: Decision | None):
         return Status(409, {"detail": str(exc)})
     except store.Invalid as exc:
         return Status(400, {"detail": str(exc)})
-    return Status(201 if instance is None else 200, _out(d))
+    return Status(201 if instance is None else 200, _out(d, request.user))
 
 
 @router.post("/decisions", auth=AUTH, response={201: DecisionOut, **WRITE_ERRORS},
@@ -209,5 +210,5 @@ def decision_history(request, decision_id: int):
     d = Decision.objects.filter(pk=decision_id).first()
     if d is None:
         return Status(404, {"detail": f"no decision {decision_id}"})
-    return [{"at": c.at.isoformat(), "who": c.who, "via": c.via, "action": c.action, "detail": c.detail,
-             "before": c.before, "after": c.after} for c in store.history(d.formulary_id, d.ta)]
+    return public([{"at": c.at.isoformat(), "who": c.who, "via": c.via, "action": c.action, "detail": c.detail,
+                    "before": c.before, "after": c.after} for c in store.history(d.formulary_id, d.ta)], request.user)

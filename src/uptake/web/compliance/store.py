@@ -11,9 +11,11 @@ from pathlib import Path
 
 from django.db import transaction
 
+from ... import config
 from ...catalogue import load_catalogue
 from ...errors import UptakeError
 from ...services import compliance as rules
+from .. import limits
 from ..models import ContentStamp
 from .models import Decision, DecisionChange, Formulary, FormularyIcb
 
@@ -49,13 +51,19 @@ def formulary_of(icb: str) -> Formulary | None:
     return link.formulary if link else None
 
 
-def validate(decision: str, decision_date: date | None, restrictions: str, reason: str, ta: str) -> dict[str, str]:
+def validate(decision: str, decision_date: date | None, restrictions: str, reason: str, ta: str,
+             evidence: str = "") -> dict[str, str]:
     """What is wrong with a decision, field by field (empty when nothing is)."""
     problems = {}
     if decision not in rules.DECISIONS:
         problems["decision"] = f"{decision!r}: expected one of {', '.join(rules.DECISIONS)}"
     if decision_date is None:
         problems["decision_date"] = "expected a date (YYYY-MM-DD)"
+    elif (late := limits.date_problem("the date", decision_date, config.today())) is not None:
+        problems["decision_date"] = late
+    for field, value in (("restrictions", restrictions), ("reason", reason), ("evidence", evidence)):
+        if (long := limits.text_problem(f"the {field}", value, limits.SHORT_TEXT)) is not None:
+            problems[field] = long
     if decision == "included_with_restrictions" and not restrictions.strip():
         problems["restrictions"] = "say which restrictions (they must match NICE's recommendation)"
     if decision in ("not_applicable", "rejected") and not reason.strip():
@@ -89,7 +97,7 @@ def record(*, formulary: Formulary, ta: str, decision: str, decision_date: date 
     """Create a decision, or change `instance` (refused with Conflict when its version is not the
     one the editor started from), and log the change."""
     ta = ta.strip().upper()
-    problems = validate(decision, decision_date, restrictions, reason, ta)
+    problems = validate(decision, decision_date, restrictions, reason, ta, evidence)
     if problems:
         raise Invalid(problems)
     with transaction.atomic():

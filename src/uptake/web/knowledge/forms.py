@@ -4,6 +4,7 @@ import re
 
 from django import forms
 
+from ..limits import LONG_TEXT, PAGE_TEXT
 from .models import BARRIER_STATUSES, BARRIER_TYPES, CHECKLIST, SCOPES, SECTORS, CaseStudy, Guide
 from .uploads import MAX_BYTES
 
@@ -31,12 +32,12 @@ class CaseStudyForm(forms.Form):
     sector = forms.ChoiceField(choices=SECTORS)
     industry_sponsored = forms.BooleanField(required=False, label="This work was sponsored by industry",
                                             help_text="Shown prominently on the case study")
-    aims = forms.CharField(widget=forms.Textarea, label="Aims and objectives")
-    reasons = forms.CharField(widget=forms.Textarea, required=False, label="Reasons for the project")
-    how = forms.CharField(widget=forms.Textarea, label="How it was implemented")
-    findings = forms.CharField(widget=forms.Textarea, required=False, label="Key findings")
-    learning = forms.CharField(widget=forms.Textarea, label="Key learning points")
-    results = forms.CharField(widget=forms.Textarea, required=False, label="Results (with figures and their period)")
+    aims = forms.CharField(widget=forms.Textarea, max_length=LONG_TEXT, label="Aims and objectives")
+    reasons = forms.CharField(widget=forms.Textarea, max_length=LONG_TEXT, required=False, label="Reasons for the project")
+    how = forms.CharField(widget=forms.Textarea, max_length=LONG_TEXT, label="How it was implemented")
+    findings = forms.CharField(widget=forms.Textarea, max_length=LONG_TEXT, required=False, label="Key findings")
+    learning = forms.CharField(widget=forms.Textarea, max_length=LONG_TEXT, label="Key learning points")
+    results = forms.CharField(widget=forms.Textarea, max_length=LONG_TEXT, required=False, label="Results (with figures and their period)")
     contact = forms.CharField(max_length=200, required=False, label="Contact (name, role, e-mail)")
     attachment = forms.FileField(required=False, label="Attach a PDF (up to 10 MB)")
 
@@ -56,7 +57,7 @@ class CaseStudyForm(forms.Form):
 class ModerationForm(forms.Form):
     action = forms.ChoiceField(choices=[("publish", "Publish"), ("return", "Return to the author")],
                                widget=forms.RadioSelect)
-    note = forms.CharField(widget=forms.Textarea, required=False, label="Note to the author")
+    note = forms.CharField(widget=forms.Textarea, max_length=LONG_TEXT, required=False, label="Note to the author")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -69,18 +70,18 @@ class ModerationForm(forms.Form):
 
 class WikiForm(forms.Form):
     title = forms.CharField(max_length=200)
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 18}), label="Text (Markdown)")
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 18}), max_length=PAGE_TEXT, label="Text (Markdown)")
     summary = forms.CharField(max_length=200, required=False, label="Summary of your change")
     base_version = forms.IntegerField(widget=forms.HiddenInput, initial=0, min_value=0)
 
 
 class ThreadForm(forms.Form):
     title = forms.CharField(max_length=200)
-    body = forms.CharField(widget=forms.Textarea, label="Your post (Markdown)")
+    body = forms.CharField(widget=forms.Textarea, max_length=LONG_TEXT, label="Your post (Markdown)")
 
 
 class ReplyForm(forms.Form):
-    body = forms.CharField(widget=forms.Textarea, label="Your reply (Markdown)")
+    body = forms.CharField(widget=forms.Textarea, max_length=LONG_TEXT, label="Your reply (Markdown)")
 
 
 class ReasonForm(forms.Form):
@@ -92,8 +93,8 @@ class BarrierForm(forms.Form):
     type = forms.ChoiceField(choices=BARRIER_TYPES)
     tas = _Codes("NICE TAs it affects", "TA numbers, e.g. TA464, TA204", required=True)
     organisations = _Codes("Organisations affected (ODS codes)", "e.g. QHM, 15N")
-    description = forms.CharField(widget=forms.Textarea)
-    evidence = forms.CharField(widget=forms.Textarea, required=False)
+    description = forms.CharField(widget=forms.Textarea, max_length=LONG_TEXT)
+    evidence = forms.CharField(widget=forms.Textarea, max_length=LONG_TEXT, required=False)
     status = forms.ChoiceField(choices=BARRIER_STATUSES, initial="open")
     addressed_by_case_study = forms.ModelChoiceField(
         queryset=CaseStudy.objects.filter(status=CaseStudy.PUBLISHED), required=False,

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from ... import config
+from .. import limits
 from ..store import published
 from . import documents
 from .models import (
@@ -38,6 +39,17 @@ class Conflict(Exception):
     def __str__(self) -> str:
         return (f"{self.page.slug}: you edited revision {self.base_version}, but revision {self.latest.number} "
                 f"was saved since")
+
+
+# Fields of fewer characters than limits.LONG_TEXT (the models' own lengths)
+LIMITS = {"title": 200, "summary": 300, "organisations_text": 300, "contact": 200}
+
+
+def _bounded(texts: dict[str, tuple[str, int]]) -> None:
+    """Refuse text beyond the portal's limits (web/limits.py), whichever way it came in."""
+    problem = limits.first_problem(texts)
+    if problem is not None:
+        raise Invalid(problem[0].upper() + problem[1:])
 
 
 def today() -> date:
@@ -80,6 +92,8 @@ def save_case_study(author, fields: dict, *, tas: list[str], organisations: list
     for name in CASE_STUDY_FIELDS:
         if name in fields:
             setattr(cs, name, fields[name])
+    _bounded({name: (str(getattr(cs, name) or ""), LIMITS.get(name, limits.LONG_TEXT))
+              for name in CASE_STUDY_FIELDS})
     if cs.scope == "specific" and not tas:
         raise Invalid("Name the NICE TA(s) this relates to, or choose 'general implementation of all NICE guidance'")
     if not cs.slug:
@@ -133,6 +147,7 @@ def save_wiki(author, *, title: str, body: str, summary: str = "", page: WikiPag
     from `base_version`: the caller shows the latest text beside the one that was not saved."""
     if not title.strip() or not body.strip():
         raise Invalid("A wiki page needs a title and some text")
+    _bounded({"the title": (title, 200), "the text": (body, limits.PAGE_TEXT), "the summary": (summary, 200)})
     if page is None:
         page = WikiPage.objects.create(slug=unique_slug(WikiPage, title), title=title.strip())
     else:
@@ -198,6 +213,7 @@ def start_thread(author, *, kind: str, key: str, title: str, body: str) -> Threa
         raise Invalid(f"nothing to discuss: {kind} {key!r} is not in the portal")
     if not title.strip() or not body.strip():
         raise Invalid("A discussion needs a title and a first post")
+    _bounded({"the title": (title, 200), "the post": (body, limits.LONG_TEXT)})
     thread = Thread.objects.create(subject_kind=kind, subject_key=key, title=title.strip(), author=author)
     Post.objects.create(thread=thread, author=author, body=body)
     documents.index_thread(thread)
@@ -208,6 +224,7 @@ def start_thread(author, *, kind: str, key: str, title: str, body: str) -> Threa
 def reply(author, thread: Thread, body: str) -> Post:
     if not body.strip():
         raise Invalid("A reply needs some text")
+    _bounded({"the reply": (body, limits.LONG_TEXT)})
     post = Post.objects.create(thread=thread, author=author, body=body)
     documents.index_thread(thread)
     return post
@@ -245,6 +262,8 @@ def save_barrier(author, fields: dict, *, tas: list[str], organisations: list[st
     for name in BARRIER_FIELDS:
         if name in fields:
             setattr(b, name, fields[name])
+    _bounded({name: (str(getattr(b, name) or ""), LIMITS.get(name, limits.LONG_TEXT))
+              for name in BARRIER_FIELDS if isinstance(getattr(b, name, None), str)})
     if not tas:
         raise Invalid("Name the NICE TA(s) this barrier affects")
     if b.status == "addressed" and not (b.addressed_by_case_study_id or b.addressed_by_guide_id):

@@ -8,6 +8,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from ...services import opportunities as so
+from ..accounts.privacy import public
 from ..accounts.roles import can_edit, display_name
 from ..api_common import ERRORS, Message, MonthFormat, rows_or_csv
 from ..compliance.api import AUTH
@@ -100,7 +101,7 @@ def icb_ranking(request, code: str, f: Query[MonthFormat]):
 @router.get("/icb/{code}/choices", response={200: list[ChoiceOut], **ERRORS},
             summary=f"The opportunities an ICB chose for {YEAR}, with why")
 def icb_choices(request, code: str):
-    return [{"opportunity": c.opportunity, "rationale": c.rationale, "chosen_by": c.chosen_by,
+    return [{"opportunity": c.opportunity, "rationale": c.rationale, "chosen_by": public(c.chosen_by, request.user),
              "chosen_at": c.chosen_at.isoformat()} for c in store.chosen(code).values()]
 
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from ...catalogue.opportunities import load_opportunities
 from ...errors import UptakeError
+from .. import limits
 from .models import MINIMUM, YEAR, Choice
 
 
@@ -39,6 +40,9 @@ def choose(icb: str, rationales: dict[str, str], *, who: str, user=None, year: s
     missing = [k for k, v in rationales.items() if not v.strip()]
     if missing:
         raise Invalid(f"say why for every choice: no rationale for {', '.join(sorted(missing))}")
+    for k, v in rationales.items():
+        if (long := limits.text_problem(f"the rationale for {k}", v, limits.SHORT_TEXT)) is not None:
+            raise Invalid(long)
     icb = icb.upper()
     now = timezone.now()
     with transaction.atomic():

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from ...errors import UptakeError
 from ...services import opportunities as so
 from ..accounts.roles import can_edit, display_name
+from ..limits import SHORT_TEXT
 from ..pages import guard as _guard
 from . import queries as oq
 from . import store
@@ -76,4 +77,4 @@ def icb_page(request, code: str):
             return redirect("opportunities_icb", code)
     return render(request, "opportunities/icb.html",
                   {"org": org, "ranked": ranked, "can_edit": editor, "current": current, "error": error,
-                   "year": YEAR, "minimum": MINIMUM})
+                   "year": YEAR, "minimum": MINIMUM, "rationale_limit": SHORT_TEXT})

@@ -6,8 +6,7 @@ import json
 import math
 
 from django import template
-from django.utils.html import format_html
-from django.utils.safestring import mark_safe
+from django.utils.html import format_html, json_script
 
 from ... import formats
 
@@ -45,13 +44,40 @@ def flag_tag(flag) -> str:
     return format_html('<strong class="nhsuk-tag {}">{}</strong>', cls, text)
 
 
+@register.filter
+def shown_to(value, viewer):
+    """Recorded text (who did something) with e-mail addresses shown only to administrators."""
+    from ..accounts.privacy import public
+
+    return public(value, viewer)
+
+
+@register.filter
+def member_name(person, viewer):
+    """A person as others see them: their display name; an administrator also sees the address."""
+    from ..accounts.privacy import sees_addresses
+    from ..accounts.roles import display_name
+
+    if person is None:
+        return "someone"
+    return f"{display_name(person)} ({person.email})" if sees_addresses(viewer) else display_name(person)
+
+
 @register.simple_tag
 def chart(spec_id: str, spec: dict, description: str = "") -> str:
-    """A Vega-Lite chart: the spec as JSON in the page, drawn by portal.js with vega-embed."""
-    data = json.dumps(_finite(spec), allow_nan=False, default=str).replace("</", "<\\/")
+    """A Vega-Lite chart: the spec as JSON in the page, drawn by portal.js with vega-embed. The JSON
+    goes through Django's json_script, which escapes <, > and & (not only "</"): text in a spec
+    (a formulary reason, an organisation's name) can never open a comment or a script in the page."""
     return format_html('<div class="uptake-chart" id="{}" data-spec-id="{}-spec" role="figure" aria-label="{}">'
-                       '</div><script type="application/json" id="{}-spec">{}</script>',
-                       spec_id, spec_id, description or spec.get("description", ""), spec_id, mark_safe(data))
+                       '</div>{}', spec_id, spec_id, description or spec.get("description", ""),
+                       json_script(_finite(spec), f"{spec_id}-spec", encoder=_SpecEncoder))
+
+
+class _SpecEncoder(json.JSONEncoder):
+    """Anything JSON has no type for (dates, decimals) as its text, as before."""
+
+    def default(self, o):
+        return str(o)
 
 
 def _finite(v):
