@@ -213,17 +213,28 @@ def catalogue_list(
     if as_json:
         _print_json({a: [ta.to_dict() for ta in tas] for a, tas in groups.items()})
         return
+    from .catalogue import figures
+
     for area_id, tas in groups.items():
         if not tas:
             continue
         table = Table(title=cat.area(area_id).name, title_justify="left")
-        for col in ("TA", "published", "recommendation", "deadline", "products", "title"):
+        for col in ("TA", "published", "recommendation", "deadline", "products", "eligible", "expected", "title"):
             table.add_column(col, overflow="fold")
         for ta in tas:
             table.add_row(ta.id, str(ta.published), ta.recommendation.replace("_", " "),
                           f"{ta.funding_deadline_days} days", ", ".join(p.name for p in ta.products) or "—",
+                          figures.eligible_label(ta), figures.expected_label(ta),
                           ta.title + ("" if ta.verified else " [dim](unverified)[/]"))
         out.print(table)
+    listed = [ta for tas in groups.values() for ta in tas]
+    summary = Table(title=f"Eligible population and expected uptake of {len(listed)} TAs, by source type",
+                    title_justify="left")
+    for col in ("figure", *figures.KINDS):
+        summary.add_column(col)
+    for name, row in figures.counts(listed).items():
+        summary.add_row(name, *(str(row[k]) for k in figures.KINDS))
+    out.print(summary)
 
 
 @catalogue_app.command("show")
