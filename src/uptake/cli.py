@@ -253,13 +253,21 @@ def catalogue_show(ta_id: Annotated[str, typer.Argument(help="e.g. TA275")], as_
               f"area: {ta.clinical_area}. {ta.url}")
     if ta.summary:
         out.print(ta.summary)
+    from .catalogue import figures
+    from .services.expected import why_no_expected
+
     pop = ta.eligible_population
-    if pop is not None:
-        band = ""
-        if pop.age_min is not None or pop.age_max is not None:
-            band = f", aged {pop.age_min or 0}{'–' + str(pop.age_max) if pop.age_max is not None else '+'}"
-        out.print(f"Eligible: {pop.fraction:.0%} of the {pop.register or 'registered'} population{band} "
-                  f"({pop.source}). Expected uptake: {ta.expected_uptake.share:.0%} ({ta.expected_uptake.source}).")
+    out.print(f"Eligible: {figures.eligible_label(ta)} ({pop.source})"
+              + (f" Apportioned by {pop.driver}: {pop.driver_reason}" if pop.driver else ""))
+    for n in (*pop.national, *ta.expected_uptake.national):
+        out.print(f"  {n.count:,.0f}{' a year' if n.per_year else ''} ({n.kind}): \"{n.quote}\" — {n.source}")
+    out.print(f"Expected uptake: {figures.expected_label(ta)} ({ta.expected_uptake.source})")
+    for name, end in (("low", ta.expected_uptake.low), ("high", ta.expected_uptake.high)):
+        if end is not None:
+            out.print(f"  {name} {end.value:.3g} ({end.kind}): {end.source}")
+    why = why_no_expected(ta)
+    if why:
+        out.print(f"[bold]No expected use:[/] {why}")
     table = Table(title="Products")
     for col in ("product", "setting", "BNF", "daily dose", "presentations"):
         table.add_column(col, overflow="fold")
@@ -296,11 +304,15 @@ def national(
 
 def _show_national(picture) -> None:
     table = Table(title=f"NICE technology appraisals in England — {picture.month}",
-                  caption="England's value is the uptake index (patients treated ÷ expected: eligible register × "
-                          "NICE's expected share) where the catalogue has both figures, else patients per 1,000 "
+                  caption="England's value is the uptake index (patients treated ÷ expected: the eligible population × "
+                          "the expected share, or people expected to be treated; the range from the catalogue's sources) "
+                          "where the catalogue has them, else patients per 1,000 "
                           f"registered (‰). An ICB lags when it is {picture.lag_rule}.")
+    from .formats import about, people_range
+
     for col, justify in (("TA", "left"), ("area", "left"), ("medicine(s)", "left"), ("patients treated", "right"),
-                         ("expected", "right"), ("England", "right"), ("ICBs lagging", "right")):
+                         ("expected (range)", "right"), ("England", "right"), ("not reached (range)", "right"),
+                         ("ICBs lagging", "right")):
         table.add_column(col, justify=justify, overflow="fold")
     for row in picture.rows:
         if row.value is None:
@@ -309,9 +321,15 @@ def _show_national(picture) -> None:
             shown = f"{row.value:.0%} of expected"
         else:
             shown = f"{row.value:,.2f}‰"
+        expected = "—"
+        if row.expected:
+            expected = f"{about(row.expected)} ({people_range(row.expected_low, row.expected_high)})"
+        gap = "—"
+        if row.not_reached is not None:
+            gap = (f"{about(max(row.not_reached, 0))} ({people_range(max(row.not_reached_low, 0), max(row.not_reached_high, 0))})"
+                   + (f", {row.position}" if row.position else ""))
         table.add_row(row.ta, row.area.replace("_", " "), row.products[:40],
-                      f"{row.patients:,.0f}" if row.patients is not None else "—",
-                      f"{row.expected:,.0f}" if row.expected else "—", shown,
+                      f"{row.patients:,.0f}" if row.patients is not None else "—", expected, shown, gap,
                       f"{row.icbs_lagging} of {row.icbs}" if row.icbs else "—")
     out.print(table)
 

@@ -5,8 +5,14 @@ and the pages that say where a figure comes from."""
 from __future__ import annotations
 
 from collections import Counter
+from functools import cache
+from pathlib import Path
+
+import yaml
 
 from .models import SOURCE_KINDS, TechnologyAppraisal
+
+ENGLAND_FILE = Path(__file__).parent / "data" / "england.yaml"
 
 KINDS = (*SOURCE_KINDS, "none")
 
@@ -56,3 +62,10 @@ def counts(tas: list[TechnologyAppraisal]) -> dict[str, dict[str, int]]:
     eligible = Counter(t.eligible_population.source_kind or "none" for t in tas)
     expected = Counter((t.expected_uptake.source_kind if has_expected(t) else None) or "none" for t in tas)
     return {"eligible": {k: eligible.get(k, 0) for k in KINDS}, "expected": {k: expected.get(k, 0) for k in KINDS}}
+
+
+@cache
+def england_registered() -> float:
+    """England's registered patients, the reference total that says how much of England a
+    warehouse holds when national counts are apportioned (data/england.yaml, with its source)."""
+    return float(yaml.safe_load(ENGLAND_FILE.read_text())["registered_patients"])

@@ -153,7 +153,7 @@ def central_count(counts: tuple[NationalCount, ...]) -> float | None:
 class EligiblePopulation:
     """Who the TA applies to: a QOF register and/or an age/sex band, and the share of it eligible.
 
-    Three forms (docs/metrics.md §1.4): register or band × ``fraction``; a ``national`` count
+    Three forms (docs/metrics.md §3.2): register or band × ``fraction``; a ``national`` count
     apportioned by the ``driver`` (the register, or the age/sex band); or none (``fraction``
     None: no sourced figure, and ``source`` says what was searched). ``low``/``high`` (a fraction
     form's range) or the smallest/largest national count give the range where sources disagree.
