@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from uptake.catalogue import Catalogue, load_catalogue
+from uptake.catalogue import figures
 
 UNIT_IN_MG = {"mg": 1.0, "microgram": 0.001, "g": 1000.0}
 SNOMED_UNITS = {"258684004": "mg", "258685003": "microgram", "258682000": "g", "767525000": "unit"}
@@ -225,6 +226,10 @@ def test_register_based_estimates_reproduce_from_qof(cat: Catalogue, shared_data
               "CHD": register_total("CardioVascular", "CHD_N_1819"),
               "STIA": register_total("CardioVascular", "STIA_N_1819"),
               "DM": register_total("dependency", "DM17p_N_1819"), "18+": register_total("dependency", "ages18plus_1819")}
+    # catalogue/data/england.yaml: the reference totals apportioning and the synthetic generator use
+    for code in ("AF", "CHD", "HF", "STIA", "DM", "OST"):
+        assert figures.england_register(code) == round(totals[code]), code
+    assert figures.england_registered() == round(register_total("CardioVascular", "allAges_1819"))
     assert cat.ta("TA791").eligible_population.fraction == pytest.approx(20000 / ost, rel=0.005)
     assert cat.ta("TA679").eligible_population.fraction == pytest.approx(260000 / hf, rel=0.005)
     # every national count's fraction (used by the synthetic generator) is its central count over

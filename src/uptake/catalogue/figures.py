@@ -29,25 +29,24 @@ def _share(low: float | None, central: float | None, high: float | None) -> str:
     return text if low == high == central else f"{text} ({low:.3g}–{high:.3g})"
 
 
+def _label(block, shares: tuple, of: str, people: str) -> str:
+    if block.form == "none":
+        return "—"
+    if block.form == "national":
+        return f"{_people(block.count_low, block.count, block.count_high)} {people}, {block.source_kind}"
+    return f"{_share(*shares)} of {of}, {block.source_kind}"
+
+
 def eligible_label(ta: TechnologyAppraisal) -> str:
     """'260,000 (250,000–260,000) people, secondary', '0.77 of AF, estimate' or '—'."""
     pop = ta.eligible_population
-    if pop.form == "none":
-        return "—"
-    if pop.form == "national":
-        return f"{_people(pop.count_low, pop.count, pop.count_high)} people, {pop.source_kind}"
-    of = pop.register or "registered"
-    return f"{_share(pop.fraction_low, pop.fraction, pop.fraction_high)} of {of}, {pop.source_kind}"
+    return _label(pop, (pop.fraction_low, pop.fraction, pop.fraction_high), pop.register or "registered", "people")
 
 
 def expected_label(ta: TechnologyAppraisal) -> str:
     """'0.675 (0.55–0.8) of eligible, estimate', '300,000 people treated, official' or '—'."""
     up = ta.expected_uptake
-    if up.form == "none":
-        return "—"
-    if up.form == "national":
-        return f"{_people(up.count_low, up.count, up.count_high)} people treated, {up.source_kind}"
-    return f"{_share(up.share_low, up.share, up.share_high)} of eligible, {up.source_kind}"
+    return _label(up, (up.share_low, up.share, up.share_high), "eligible", "people treated")
 
 
 def has_expected(ta: TechnologyAppraisal) -> bool:
@@ -65,7 +64,17 @@ def counts(tas: list[TechnologyAppraisal]) -> dict[str, dict[str, int]]:
 
 
 @cache
+def _england() -> dict:
+    return yaml.safe_load(ENGLAND_FILE.read_text())
+
+
 def england_registered() -> float:
     """England's registered patients, the reference total that says how much of England a
     warehouse holds when national counts are apportioned (data/england.yaml, with its source)."""
-    return float(yaml.safe_load(ENGLAND_FILE.read_text())["registered_patients"])
+    return float(_england()["registered_patients"])
+
+
+def england_register(code: str) -> float | None:
+    """England's total on a QOF register in 2018-19 (data/england.yaml), or None."""
+    value = _england()["registers"].get(code)
+    return None if value is None else float(value)

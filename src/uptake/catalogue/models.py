@@ -145,12 +145,27 @@ class NationalCount:
                 "source": self.source, "verified": self.verified}
 
 
-def central_count(counts: tuple[NationalCount, ...]) -> float | None:
-    return float(counts[0].count) if counts else None
+class NationalCounts:
+    """The central value and range of a block's ``national`` counts: the first listed is
+    central, the smallest and largest are the ends."""
+
+    national: tuple[NationalCount, ...]
+
+    @property
+    def count(self) -> float | None:
+        return float(self.national[0].count) if self.national else None
+
+    @property
+    def count_low(self) -> float | None:
+        return float(min(n.count for n in self.national)) if self.national else None
+
+    @property
+    def count_high(self) -> float | None:
+        return float(max(n.count for n in self.national)) if self.national else None
 
 
 @dataclass(frozen=True)
-class EligiblePopulation:
+class EligiblePopulation(NationalCounts):
     """Who the TA applies to: a QOF register and/or an age/sex band, and the share of it eligible.
 
     Three forms (docs/metrics.md §3.2): register or band × ``fraction``; a ``national`` count
@@ -197,18 +212,6 @@ class EligiblePopulation:
             return self.national[0].kind
         return _kind(self.kind, self.source, self.verified)
 
-    @property
-    def count(self) -> float | None:
-        """The central national count (the first listed), or None."""
-        return central_count(self.national)
-
-    @property
-    def count_low(self) -> float | None:
-        return float(min(n.count for n in self.national)) if self.national else None
-
-    @property
-    def count_high(self) -> float | None:
-        return float(max(n.count for n in self.national)) if self.national else None
 
     @property
     def fraction_low(self) -> float | None:
@@ -241,7 +244,7 @@ class EligiblePopulation:
 
 
 @dataclass(frozen=True)
-class ExpectedUptake:
+class ExpectedUptake(NationalCounts):
     """What NICE or NHS England expected to be treated: ``share`` of the eligible population (the
     central value, with ``low``/``high`` ends each sourced), or, with share None, ``national``
     counts of people expected to be treated (the first central, the smallest and largest the range)."""
@@ -283,17 +286,6 @@ class ExpectedUptake:
     def share_high(self) -> float | None:
         return self.high.value if self.high else self.share
 
-    @property
-    def count(self) -> float | None:
-        return central_count(self.national)
-
-    @property
-    def count_low(self) -> float | None:
-        return float(min(n.count for n in self.national)) if self.national else None
-
-    @property
-    def count_high(self) -> float | None:
-        return float(max(n.count for n in self.national)) if self.national else None
 
     def to_dict(self) -> dict[str, Any]:
         return {"share": self.share, "source": self.source, "verified": self.verified, "form": self.form,

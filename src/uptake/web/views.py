@@ -4,6 +4,7 @@ templates plain values and Vega-Lite specs (`uptake.charts`); no SQL here."""
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 import os
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from .. import charts
 from ..catalogue.measures import Measure
 from ..engine.hierarchy import ENGLAND
 from ..errors import UptakeError
+from ..services import expected as expected_words
 from ..services.analysis import ALL_LEVELS
 from ..services.scorecard import DEFAULT_MIN_ITEMS, HEADLINE_LABEL, SUPPRESSIBLE
 from ..services.search import LEVEL_NAMES
@@ -159,6 +161,10 @@ def ta_page(request, key: str):
     unit = _value_unit(card.headline)
     ctx = {"item": item, "is_ta": is_ta, "card": card, "var": var, "level": level, "levels": LEVEL_CHOICES,
            "months": [f"{m:%Y-%m}" for m in published().months()], "unit": unit, "month": card.month}
+    if is_ta and card.england:
+        eng = asdict(card.england)
+        ctx.update(england_range=expected_words.range_text(eng),
+                   england_gap=expected_words.not_reached_sentence("England", item.id, eng))
     # ranking table: sorted and paged on the server (works without JavaScript)
     sort = request.GET.get("sort", "value")
     sort = sort if sort in SORTS else "value"
@@ -197,6 +203,8 @@ def ta_page(request, key: str):
             level_label=LEVEL_NAMES[level], value_label=_label(card), title=f"{item.id} by {LEVEL_NAMES[level]}")
     rows_of_diffusion = list(zip(diffusion["months"], diffusion["months_since_publication"], diffusion["england"])) \
         if diffusion else []
+    forecasts = [o for o in diffusion.get("organisations", []) if o.get("forecast")] if diffusion else []
+    ctx["forecasts"] = forecasts
     ctx.update(specs=specs, diffusion=diffusion, diffusion_rows=rows_of_diffusion, map_levels=map_levels, deciles=deciles,
                summary=var.summary, opportunity=var.opportunity)
     if is_ta:
@@ -259,16 +267,32 @@ def org_page(request, code: str):
     prof = q.profile(org["code"], month)
     pub = published()
     by_area: dict[str, list] = {}
+    place = org.get("name") or org["code"]
     for r in prof.rows:
         by_area.setdefault(r.area, []).append({
-            "row": r, "unit": _value_unit(r.headline),
+            "row": r, "unit": _value_unit(r.headline), "forecast": _org_forecast(r, org),
             "spark": charts.sparkline_svg(r.trend, label=f"{r.ta}, last {len(r.trend)} months")})
+    gaps = expected_words.gaps([asdict(r) for r in prof.rows], place, pub.catalogue)
     areas = [{"area": a, "rows": by_area[a.id]} for a in pub.catalogue.areas if a.id in by_area]
     kids = q.children(org["code"], org["level"])
     ctx = {"org": org, "profile": prof, "areas": areas, "children": kids[:500], "children_total": len(kids),
+           "gaps": gaps[:5],
            "months": [f"{m:%Y-%m}" for m in pub.months()], "month": prof.month,
            "related": _related(organisation=org["code"])}
     return render(request, "uptake/org.html", ctx)
+
+
+def _org_forecast(row, org: dict) -> str | None:
+    """The month the organisation reaches the TA's expected use, from the stored diffusion fits
+    (ICBs and regions), in words; None where there is none."""
+    if row.headline != "index" or org["level"] not in ("icb", "region"):
+        return None
+    try:
+        d = q.diffusion(row.ta, org["level"])
+    except UptakeError:
+        return None
+    mine = next((o for o in d.get("organisations", []) if o["org"] == org["code"]), None)
+    return mine["forecast"]["text"] if mine and mine.get("forecast") else None
 
 
 @_guard
