@@ -18,8 +18,8 @@ def not_reached_sentence(place: str, ta_id: str, row: dict) -> str | None:
     if missing(gap) or gap < 0.5:
         return None
     low, high = row.get("not_reached_low"), row.get("not_reached_high")
-    span = "" if missing(low) or missing(high) else \
-        f" (range {people_range(max(low, 0.0), max(high, 0.0))})"
+    span = "" if missing(low) or missing(high) else people_range(max(low, 0.0), max(high, 0.0))
+    span = f" (range {span})" if "–" in span else ""  # one source, or ends that round alike: no range
     return f"About {about(gap)} people in {place} eligible for {ta_id} are not receiving it{span}."
 
 
