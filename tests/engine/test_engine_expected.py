@@ -12,7 +12,6 @@ from datetime import date
 from pathlib import Path
 
 import ibis
-import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -37,7 +36,8 @@ def real(shared_data: Path) -> dict[str, pa.Table]:
     return {"list_sizes": sizes, "qof_registers": regs}
 
 
-def england(real: dict[str, pa.Table], *, practices: list[str] | None = None) -> dict[tuple[str, date], dict]:
+def computed(real: dict[str, pa.Table], *, practices: list[str] | None = None,
+             levels: tuple[str, ...] = ()) -> list[dict]:
     sizes = real["list_sizes"]
     if practices is not None:
         sizes = sizes.filter(pa.compute.is_in(sizes["practice"], pa.array(practices)))
@@ -50,8 +50,11 @@ def england(real: dict[str, pa.Table], *, practices: list[str] | None = None) ->
         codes=ibis.memtable(inputs.codes_table(CAT)), population=ibis.memtable(population_with_headline(CAT)),
         bands=ibis.memtable(inputs.bands_table(CAT, bands)), months=ibis.memtable(inputs.months_table(MONTHS, years)),
         scmd_months=empty, england_registered=england_registered())
-    t = CON.to_pyarrow(sc.with_metrics(sc.level_facts(sc.base_facts(inp), inp, ()), inp)).to_pylist()
-    return {(r["ta"], r["month"]): r for r in t}
+    return CON.to_pyarrow(sc.with_metrics(sc.level_facts(sc.base_facts(inp), inp, levels), inp)).to_pylist()
+
+
+def england(real: dict[str, pa.Table], *, practices: list[str] | None = None) -> dict[tuple[str, date], dict]:
+    return {(r["ta"], r["month"]): r for r in computed(real, practices=practices) if r["level"] == "england"}
 
 
 @pytest.fixture(scope="module")
@@ -91,28 +94,32 @@ def test_disagreeing_sources_give_the_range_each_end_from_its_source(whole):
 
 
 def test_each_practice_gets_its_registers_share_computed_independently(real, whole, shared_data):
-    """TA902 (150,000, HF register) at one real practice, against the QOF file read with csv."""
+    """TA902 (150,000, HF register) at every practice, against the QOF file read with csv."""
     path = shared_data / "qof" / "qofGP_1819_CardioVascular.csv.gz"
     hf: dict[str, float] = {}
     with gzip.open(path, "rt", encoding="latin-1", newline="") as handle:
         for row in csv.DictReader(handle, delimiter=";"):
             hf[row["practiceCode"]] = float(row["HF_N_1819"].replace(".", "").replace(",", "."))
     listed = set(real["list_sizes"]["practice"].to_pylist())
-    total = sum(v for p, v in hf.items() if p in listed)  # practices in both files count
-    sizes = real["list_sizes"]
-    inp_practice = "A81001"
-    assert inp_practice in listed and hf[inp_practice] > 0
+    total = sum(v for p, v in hf.items() if p in listed)  # the practices in both files share it out
+    got = {r["org"]: r["eligible"] for r in computed(real, levels=("practice",))
+           if r["level"] == "practice" and r["ta"] == "TA902" and r["month"] == MONTHS[0]}
+    checked = [p for p in sorted(listed & set(hf))[:200]]
+    for p in checked:
+        assert got[p] == pytest.approx(150000 * hf[p] / total, rel=1e-9), p
     assert whole[("TA902", MONTHS[0])]["eligible"] == pytest.approx(150000)
-    share = hf[inp_practice] / total
-    expected_practice = 150000 * share
-    # a part of England (one practice) gets its share of the nation's count, scaled by its coverage
-    one = england(real, practices=[inp_practice])[("TA902", MONTHS[0])]
-    registered = sum(p for p, pr, s, a in zip(sizes["patients"].to_pylist(), sizes["practice"].to_pylist(),
-                                               sizes["sex"].to_pylist(), sizes["age_band"].to_pylist())
-                     if pr == inp_practice and s == "all" and a == "all" and True) / 3  # three months
-    coverage = registered / england_registered()
-    assert one["eligible"] == pytest.approx(150000 * coverage, rel=1e-6)
-    assert 0 < expected_practice and one["eligible"] != pytest.approx(150000)
+
+
+def test_a_part_of_england_gets_its_coverage_share(real):
+    """One practice alone is not England: it gets 150,000 x its registered patients ÷ England's."""
+    sizes = real["list_sizes"]
+    practice = "A81001"
+    registered = next(n for n, p, s, a, m in zip(
+        sizes["patients"].to_pylist(), sizes["practice"].to_pylist(), sizes["sex"].to_pylist(),
+        sizes["age_band"].to_pylist(), sizes["month"].to_pylist())
+        if p == practice and s == "all" and a == "all" and m == MONTHS[0])
+    one = england(real, practices=[practice])[("TA902", MONTHS[0])]
+    assert one["eligible"] == pytest.approx(150000 * registered / england_registered(), rel=1e-9)
 
 
 def test_range_position_and_not_reached():

@@ -19,6 +19,7 @@ from ..engine.prepare import headline as catalogue_headline
 from ..engine.prepare import in_primary_care
 from ..engine.stats.ranking import deciles
 from ..errors import UptakeError
+from ..vocabulary import HEADLINE_LABEL
 from .analysis import ALL_LEVELS, CHILD_LEVEL, Source
 from .expected import summary as expected_summary
 from .expected import why_no_expected
@@ -31,14 +32,6 @@ RANGE_FIELDS = ("expected_low", "expected_high", "position", "not_reached", "not
 SUPPRESSIBLE = ("items", "quantity", "cost", "patients", "ddd", "numerator", "value", "index", "per_1000",
                 "per_100_eligible", "items_per_1000", "ddd_per_100k", "percentile", "flag_95", "flag_998",
                 "flag_998_od", "position", "not_reached", "not_reached_low", "not_reached_high")
-HEADLINE_LABEL = {
-    "index": "uptake index (patients treated ÷ expected)",
-    "per_1000": "patients treated per 1,000 registered",
-    "items_per_1000": "items per 1,000 registered",
-    "proportion": "share",
-    "rate_per_1000": "per 1,000 registered patients",
-    "none": "nothing: no primary-care presentation or hospital product with a daily dose in the catalogue",
-}
 # Levels the scorecard can be shown at: the published ones, England, and trusts (hospital issues only).
 SCORECARD_LEVELS = (*ALL_LEVELS, TRUST)
 

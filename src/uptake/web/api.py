@@ -16,6 +16,7 @@ from ..errors import UptakeError
 from ..services.expected import summary as expected_summary
 from ..services.expected import why_no_expected
 from ..services.scorecard import Profile, Scorecard
+from ..vocabulary import PUBLISHED_LEVELS
 from . import queries as q
 from .api_common import ERRORS, FORMAT, MONTH, MonthFormat, csv_response, wants_csv
 from .store import NotPublished
@@ -25,7 +26,7 @@ api = NinjaAPI(title="uptake API", version="1", urls_namespace="api",
                            "organisation in England, from the published scorecard. Every figure is defined at "
                            "/definitions/.")
 
-Level = Literal["practice", "pcn", "sub_icb", "icb", "region", "england"]
+Level = Literal[PUBLISHED_LEVELS]  # type: ignore[valid-type]
 
 
 class Filters(Schema):
