@@ -29,7 +29,8 @@ def range_text(row: dict) -> str:
         return ""
     text = f"expected {about(row['expected'])}"
     if not missing(row.get("expected_low")) and not missing(row.get("expected_high")):
-        text += f" (range {people_range(row['expected_low'], row['expected_high'])})"
+        span = people_range(row["expected_low"], row["expected_high"])
+        text += f" (range {span})" if "–" in span else ""
     if not missing(row.get("patients")):
         text += f"; {about(row['patients'])} treated"
     if row.get("position"):
