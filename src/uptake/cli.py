@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,16 +33,26 @@ CurrentOption = Annotated[bool, typer.Option("--current-orgs", help="Map every m
 MonthOption = Annotated[Optional[str], typer.Option("--month", help="YYYY-MM (default: the latest loaded).")]
 LevelOption = Annotated[str, typer.Option("--level", help="region, icb, sub_icb, pcn or practice (scorecard: or trust).")]
 FormatOption = Annotated[str, typer.Option("--format", help="table, csv or json.")]
-MinItemsOption = Annotated[int, typer.Option("--min-items", help="Suppress observed figures below this many items.")]
+MinItemsOption = Annotated[int, typer.Option("--min-items", min=0, max=1_000_000,
+                                                        help="Suppress observed figures below this many items.")]
 
 
 class State:
     home: Path | None = None
 
 
+CatalogueOption = Annotated[Optional[Path], typer.Option(
+    "--catalogue", help="Your own catalogue folder (technology_appraisals/, measures/, areas.yaml), merged with the "
+                        "built-in one (default $UPTAKE_CATALOGUE).")]
+
+
 @app.callback()
-def main(home: HomeOption = None) -> None:
+def main(home: HomeOption = None, catalogue: CatalogueOption = None) -> None:
     State.home = home
+    if catalogue is not None:
+        from .catalogue.user import ENV
+
+        os.environ[ENV] = str(catalogue)  # every later load_catalogue() and load_measures() reads it
 
 
 def _home(home: Path | None) -> Path:
@@ -201,8 +212,10 @@ def catalogue_list(
     area: Annotated[Optional[str], typer.Option("--area", help="Only this clinical area.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The NICE technology appraisals known, by clinical area."""
+    """The NICE technology appraisals and the measures known, by clinical area, with where each
+    came from (built-in, or your own catalogue folder)."""
     from .catalogue import load_catalogue
+    from .catalogue.measures import load_measures, measure_origin
 
     with _errors():
         cat = load_catalogue()
@@ -210,8 +223,10 @@ def catalogue_list(
         if area:
             cat.area(area)  # raises a helpful error for an unknown area
             groups = {area: groups.get(area, [])}
+        measures = [m for m in load_measures() if not area or m.clinical_area == area]
     if as_json:
-        _print_json({a: [ta.to_dict() for ta in tas] for a, tas in groups.items()})
+        _print_json({a: [ta.to_dict() | {"origin": cat.origin(ta.id)} for ta in tas] for a, tas in groups.items()}
+                    | {"measures": [m.to_dict() | {"origin": measure_origin(m.id)} for m in measures]})
         return
     from .catalogue import figures
 
@@ -219,13 +234,14 @@ def catalogue_list(
         if not tas:
             continue
         table = Table(title=cat.area(area_id).name, title_justify="left")
-        for col in ("TA", "published", "recommendation", "deadline", "products", "eligible", "expected", "title"):
+        for col in ("TA", "published", "recommendation", "deadline", "products", "eligible", "expected", "title",
+                    "origin"):
             table.add_column(col, overflow="fold")
         for ta in tas:
             table.add_row(ta.id, str(ta.published), ta.recommendation.replace("_", " "),
                           f"{ta.funding_deadline_days} days", ", ".join(p.name for p in ta.products) or "—",
                           figures.eligible_label(ta), figures.expected_label(ta),
-                          ta.title + ("" if ta.verified else " [dim](unverified)[/]"))
+                          ta.title + ("" if ta.verified else " [dim](unverified)[/]"), cat.origin(ta.id))
         out.print(table)
     listed = [ta for tas in groups.values() for ta in tas]
     summary = Table(title=f"Eligible population and expected uptake of {len(listed)} TAs, by source type",
@@ -235,6 +251,12 @@ def catalogue_list(
     for name, row in figures.counts(listed).items():
         summary.add_row(name, *(str(row[k]) for k in figures.KINDS))
     out.print(summary)
+    table = Table(title="Measures", title_justify="left")
+    for col in ("measure", "area", "title", "origin"):
+        table.add_column(col, overflow="fold")
+    for m in measures:
+        table.add_row(m.id, m.clinical_area, m.title, measure_origin(m.id))
+    out.print(table)
 
 
 @catalogue_app.command("show")
@@ -245,7 +267,7 @@ def catalogue_show(ta_id: Annotated[str, typer.Argument(help="e.g. TA275")], as_
     with _errors():
         ta = load_catalogue().ta(ta_id)
     if as_json:
-        _print_json(ta.to_dict())
+        _print_json(ta.to_dict() | {"origin": load_catalogue().origin(ta.id)})
         return
     out.print(f"[bold]{ta.id}[/]  {ta.title}")
     out.print(f"Published {ta.published}; {ta.recommendation.replace('_', ' ')}; funding within "
@@ -272,10 +294,12 @@ def catalogue_show(ta_id: Annotated[str, typer.Argument(help="e.g. TA275")], as_
     for col in ("product", "setting", "BNF", "daily dose", "presentations"):
         table.add_column(col, overflow="fold")
     for p in ta.products:
-        table.add_row(p.name, p.setting, p.bnf_chemical, f"{p.ddd.value:g} {p.ddd.unit} ({p.ddd.basis})" if p.ddd else "—",
+        dose = "—" if p.ddd is None else f"{_fmt(p.ddd.value, 'g')} {p.ddd.unit} ({p.ddd.basis})"
+        table.add_row(p.name, p.setting, p.bnf_chemical or "—", dose,
                       "\n".join(f"{x.bnf_code} {x.name} — {x.units_per_day:g}/day" for x in p.presentations))
     out.print(table)
     out.print(f"Verified: {'yes' if ta.verified else 'no'}; reviewed {ta.reviewed}. Sources: " + "; ".join(ta.sources))
+    out.print(f"Origin: {load_catalogue().origin(ta.id)}")
     if ta.notes:
         out.print(f"Notes: {ta.notes}")
 
@@ -406,13 +430,16 @@ def _demo_choices(published: Path) -> int:
 @app.command()
 def demo(
     scale: Annotated[str, typer.Option(help="tiny, small or national.")] = "small",
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same NHS.")] = 42,
+    seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Random seed: the same seed gives the same NHS.")] = 42,
     start: Annotated[str, typer.Option(help="First month, YYYY-MM.")] = "2019-04",
     end: Annotated[str, typer.Option(help="Last month, YYYY-MM.")] = "2022-09",
     fresh: Annotated[bool, typer.Option(help="Empty the warehouse first.")] = True,
     boundaries: Annotated[Optional[Path], typer.Option(
         help="GeoJSON boundaries for the portal's maps (e.g. ../shared/data/geo/sub_icb_locations_2022_buc.geojson).")] = None,
     serve: Annotated[bool, typer.Option(help="Then serve the portal on http://127.0.0.1:8000.")] = False,
+    public_data: Annotated[Optional[Path], typer.Option(
+        "--public-data", help="Also load the real recorded trials and postcode lookup from this folder "
+        "(../shared/data) for the public pages, marked there as a sample.")] = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -440,6 +467,11 @@ def demo(
                 progress.update(task, description=f"loading {path.name}")
                 wh.load(path)
                 progress.advance(task)
+        public = None
+        if public_data is not None:
+            from .services.public_sample import load_public_sample
+
+            public = load_public_sample(wh, public_data)
         from .services.analysis import open_analysis
 
         with open_analysis(wh) as an:
@@ -450,7 +482,7 @@ def demo(
         demo_portal = _demo_portal(home, generated, fresh, report.path)
     if as_json:
         _print_json({"generated": generated.summary, "national": picture.to_dict(), "published": report.to_dict(),
-                     "maps": maps, "portal": demo_portal})
+                     "maps": maps, "portal": demo_portal, "public_sample": public})
     else:
         s = generated.summary
         out.print(f"Synthetic NHS (seed {seed}, scale {scale}): {s.get('regions')} regions, {s.get('icbs')} ICBs, "
@@ -468,6 +500,9 @@ def demo(
         a = d["alerts"]
         out.print(f"Example alert subscriptions: {a['subscriptions']} for {a['people']} of these accounts; "
                   "`uptake alerts send` e-mails their digests (to <home>/outbox unless UPTAKE_SMTP_HOST is set)")
+        if public:
+            out.print(f"Public pages (/my-area/): {public['rows'].get('postcodes', 0):,} postcodes and "
+                      f"{public['rows'].get('trials', 0):,} real recorded trials (marked as a sample)")
         for email, password, role in d["users"]:
             out.print(f"Example account: {email} / {password} ({role})")
     if serve:

@@ -33,3 +33,50 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def temporary_name(path: Path) -> Path:
+    """Where a file is written before it is renamed to `path`: beside it (so the rename is atomic),
+    hidden, and naming the process that writes it (so a sweep can tell debris from work)."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+@contextmanager
+def atomic_file(path: Path) -> Iterator[Path]:
+    """Write `path` whole or not at all: the block writes the temporary file it is given, which is
+    renamed over `path` when the block ends, and removed when it fails."""
+    tmp = temporary_name(path)
+    tmp.unlink(missing_ok=True)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_temporary(folder: Path) -> list[Path]:
+    """Remove the temporary files (`temporary_name`) under `folder` whose writer is no longer
+    running — what a killed process left behind. Returns what was removed."""
+    removed = []
+    if not folder.exists():
+        return removed
+    for tmp in folder.rglob(".*.tmp"):
+        pid = tmp.name.rsplit(".", 2)[-2]
+        if pid.isdigit() and _alive(int(pid)):  # still being written (this process included)
+            continue
+        try:
+            tmp.unlink()
+            removed.append(tmp)
+        except (FileNotFoundError, IsADirectoryError):
+            pass
+    return removed

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import ibis
 from ibis import _
 
-from .hierarchy import ENGINE_LEVELS, ENGLAND, ENGLAND_CODE, LEVELS, PATHS, TRUST, memberships, rollup
+from .hierarchy import ENGINE_LEVELS, ENGLAND, ENGLAND_CODE, LEVELS, PATHS, TRUST, memberships, rollup, succeeded
 
 OBSERVED = ("items", "quantity", "cost", "treatment_days", "ddd")
 SECONDARY = ("secondary_quantity", "secondary_cost", "secondary_treatment_days", "secondary_ddd")
@@ -77,6 +77,7 @@ class Inputs:
     scmd: ibis.Table | None = None  # hospital issues, when loaded for a month computed
     vmp_codes: ibis.Table | None = None  # inputs.vmp_codes_table
     scmd_months: ibis.Table | None = None  # (month): the months computed that have SCMD loaded
+    successions: ibis.Table | None = None  # (old, new, effective): hierarchy.successor_chains
 
 
 def _practice_months(inp: Inputs) -> ibis.Table | None:
@@ -261,8 +262,12 @@ def base_facts(inp: Inputs) -> ibis.Table:
     if not parts:
         raise ValueError("no prescribing and no list sizes: nothing to compute")
     facts = _union(parts)
-    return facts.group_by(["month", "base_type", "base", "ta"]).aggregate(
-        **{c: facts[c].sum() for c in SUMMED})
+    # Items are unknown (not 0) for an organisation whose org-level file has quantities only:
+    # its observed rows carry NULL items, which a plain sum would hide behind the 0 of its
+    # denominator rows.
+    sums = {c: facts[c].sum() for c in SUMMED}
+    sums["items"] = ibis.ifelse(facts["items"].isnull().any(), ibis.null("float64"), facts["items"].sum())
+    return facts.group_by(["month", "base_type", "base", "ta"]).aggregate(**sums)
 
 
 def base_types(inp: Inputs) -> tuple[str, ...]:
@@ -301,6 +306,49 @@ def _sources(level: str, present: tuple[str, ...]) -> list[tuple[str, str]]:
     return sources
 
 
+def organisation_memberships(inp: Inputs, current: bool) -> ibis.Table | None:
+    """The dated hierarchy for the months computed (hierarchy.memberships), successions included."""
+    if inp.relations is None:
+        return None
+    return memberships(inp.relations, inp.months, current=current, latest=inp.latest, successions=inp.successions)
+
+
+def organisations_now(facts: ibis.Table, inp: Inputs, current: bool, key: str,
+                      columns: tuple[str, ...]) -> ibis.Table:
+    """Base facts with codes succeeded by the month (with `current`, by today) moved to their
+    successors (hierarchy.succeeded); unchanged without successions."""
+    if inp.successions is None:
+        return facts
+    return succeeded(facts, inp.successions, inp.months, current=current, columns=columns, key=key)
+
+
+def unplaced(facts: ibis.Table, inp: Inputs, level: str, counted: str, *, current: bool = False,
+             key: str = "ta", columns: tuple[str, ...] = SUMMED,
+             member: ibis.Table | None = None) -> ibis.Table | None:
+    """(month, key, organisations, columns...): the base organisations with some `counted` (e.g.
+    items) whose activity has a path to `level` (PATHS) but no membership taking them there in
+    the month, counted and summed. `member`: organisation_memberships(inp, current), when the
+    caller has it already.
+    Trusts below an ICB and organisations above `level` are not unplaced: they never count
+    there (docs/metrics.md). None when no base type can reach `level` through the hierarchy."""
+    if member is None:
+        member = organisation_memberships(inp, current)
+    facts = organisations_now(facts, inp, current, key, columns)
+    parts = []
+    for base_type in base_types(inp):
+        if not PATHS[base_type].get(level):
+            continue
+        of_type = facts.filter((facts.base_type == base_type) & (facts[counted].fill_null(0.0) != 0))
+        if member is not None:
+            up = rollup(member, base_type, level)
+            of_type = of_type.anti_join(up, [of_type.month == up.month, of_type.base == up.base])
+        parts.append(of_type.select("month", key, "base", **{c: of_type[c] for c in columns}))
+    if not parts:
+        return None
+    u = _union(parts)
+    return u.group_by(["month", key]).aggregate(organisations=u.base.nunique(), **{c: u[c].sum() for c in columns})
+
+
 def level_facts(facts: ibis.Table, inp: Inputs, levels: tuple[str, ...] = LEVELS, *,
                 current: bool = False, england: bool = True, key: str = "ta",
                 columns: tuple[str, ...] = SUMMED) -> ibis.Table:
@@ -310,8 +358,8 @@ def level_facts(facts: ibis.Table, inp: Inputs, levels: tuple[str, ...] = LEVELS
     Each level is summed from the level below it (sub-ICB from practices, ICB from sub-ICBs,
     region from ICBs), not from the base facts again: the same sums, from ever smaller tables.
     A level that is only its own base organisations (practices) is those rows as they are."""
-    member = (memberships(inp.relations, inp.months, current=current, latest=inp.latest)
-              if inp.relations is not None else None)
+    member = organisation_memberships(inp, current)
+    facts = organisations_now(facts, inp, current, key, columns)
     present = base_types(inp)
     wanted = set(levels)
     # the levels the requested ones are summed from, in order from the bottom
@@ -547,8 +595,11 @@ def measure_base_facts(inp: Inputs) -> ibis.Table:
     if not parts:
         raise ValueError("no measure has any BNF code")
     u = _union(parts)
-    return u.group_by(["month", "base_type", "base", "measure"]).aggregate(
-        **{c: u[c].sum() for c in MEASURE_SUMMED})
+    # A numerator counted in a unit the file lacks (items of an org-level file of quantities only)
+    # is unknown, not 0 (as in `base_facts`).
+    sums = {c: u[c].sum() for c in MEASURE_SUMMED}
+    sums["numerator"] = ibis.ifelse(u.numerator.isnull().any(), ibis.null("float64"), u.numerator.sum())
+    return u.group_by(["month", "base_type", "base", "measure"]).aggregate(**sums)
 
 
 def measure_level_facts(facts: ibis.Table, inp: Inputs, levels: tuple[str, ...] = LEVELS, *,

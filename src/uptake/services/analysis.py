@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
+import ibis
 import pyarrow as pa
 
 from ..catalogue import Catalogue, load_catalogue
@@ -134,6 +135,17 @@ class Source:
                 return m
         return self.catalogue.ta(key)
 
+    def unplaced(self, kind: str, subjects: list[str], months: list[date], levels: tuple[str, ...]) -> pa.Table:
+        """(level, subject, month, organisations, counted): activity placed in no organisation of
+        a level; empty where the source cannot tell."""
+        return pa.table({"level": pa.array([], pa.string())})
+
+    def undated_membership(self, months: list[date]) -> pa.Table:
+        """(month, sub_icbs, undated): how many sub-ICBs each month places in an ICB, and how
+        many of them by a row not dated to the month (epraccur's, or a later file's); empty where
+        the source cannot tell."""
+        return pa.table({"month": pa.array([], pa.date32())})
+
     def parent(self, code: str, level: str, when: date) -> dict | None:
         """{level, org, name} of the organisation `code` belongs to in `when`, or None."""
         if level == ENGLAND:
@@ -196,6 +208,42 @@ class Analysis(Source):
         lv = sc.measure_level_facts(facts, inp, tuple(x for x in levels if x != ENGLAND), current=self.current_orgs)
         return self.engine.execute(lv)
 
+    def unplaced(self, kind: str, subjects: list[str], months: list[date], levels: tuple[str, ...]) -> pa.Table:
+        """(level, subject, month, organisations, counted): activity that cannot be placed in any
+        organisation of each level (engine.scorecard.unplaced), for TAs (`kind` 'ta': items) or
+        measures ('measure': the prescribing counted, see `unplaced_column`)."""
+        parts = []
+        if kind == "ta":
+            inp = self.inputs(months, subjects)
+            facts, key = sc.base_facts(inp), "ta"
+        else:
+            chosen = tuple(m for m in self.measures if m.id in subjects)
+            inp = self.inputs(months, measures=chosen)
+            facts, key = sc.measure_base_facts(inp), "measure"
+        by_column: dict[str, list[str]] = {}
+        for subject, column in _counted(kind, subjects, self.measures):
+            by_column.setdefault(column, []).append(subject)
+        # the hierarchy once, and each column's non-zero facts once: small tables, used per level
+        member = sc.organisation_memberships(inp, self.current_orgs)
+        if member is not None:
+            member = self.engine.memtable(self.engine.execute(member))
+        for column, these in by_column.items():
+            only = facts.filter(facts[key].isin(these) & (facts[column].fill_null(0.0) != 0))
+            only = self.engine.memtable(self.engine.execute(only.select("month", "base_type", "base", key, column)))
+            for level in levels:
+                if level == ENGLAND:
+                    continue
+                t = sc.unplaced(only, inp, level, column, current=self.current_orgs, key=key, columns=(column,),
+                                member=member)
+                if t is not None:
+                    parts.append(self.engine.execute(t.select(
+                        level=ibis.literal(level), subject=t[key], month=t.month, organisations=t.organisations,
+                        counted=t[column].cast("float64"))))
+        return pa.concat_tables(parts) if parts else pa.table(
+            {"level": pa.array([], pa.string()), "subject": pa.array([], pa.string()),
+             "month": pa.array([], pa.date32()), "organisations": pa.array([], pa.int64()),
+             "counted": pa.array([], pa.float64())})
+
     def org_series(self, code: str, level: str, tas: list[str], months: list[date]) -> list[dict]:
         """The rows of one organisation for these TAs and months, each with `flag_998_od`: its
         funnel flag (allowing for overdispersion) among its level in the last of `months`."""
@@ -217,13 +265,29 @@ class Analysis(Source):
                 latest[ta]["flag_998_od"] = f.flags([r["org"] for r in peers].index(code))[2]
         return mine
 
+    def undated_membership(self, months: list[date]) -> pa.Table:
+        from ..engine.scorecard import organisation_memberships
+
+        if "org_relations" not in self.datasets or not months:
+            return super().undated_membership(months)
+        inp = self.inputs(months, tas=[])
+        m = organisation_memberships(inp, self.current_orgs)
+        m = m.filter((m.child_type == "sub_icb") & (m.parent_type == "icb"))
+        # a sub-ICB whose dated rows all start after the month did not exist yet (D4U1Y, April 2021)
+        r = inp.relations.filter((inp.relations.child_type == "sub_icb") & (inp.relations.parent_type == "icb"))
+        first = r.group_by("child").aggregate(first=r.valid_from.min())
+        m = m.left_join(first, m.child == first.child)
+        m = m.filter(first.first.isnull() | (first.first <= m.month))
+        return self.engine.execute(m.group_by("month").aggregate(
+            sub_icbs=m.child.nunique(), undated=m.snapshot.cast("int64").sum()))
+
     def relatives(self, code: str, level: str, when: date, *, upward: bool) -> list[dict]:
-        from ..engine.hierarchy import memberships
+        from ..engine.scorecard import organisation_memberships
 
         if "org_relations" not in self.datasets:
             return []
         inp = self.inputs([when], tas=[])
-        m = memberships(inp.relations, inp.months, current=self.current_orgs, latest=inp.latest)
+        m = organisation_memberships(inp, self.current_orgs)
         names = self.names()
         if upward:
             ups = [PARENT_LEVEL[level]] + (["sub_icb"] if level == "practice" else [])
@@ -256,6 +320,21 @@ class Analysis(Source):
                                            got.column("name").to_pylist()):
                     self._names.setdefault((typ, code), name)
         return self._names
+
+
+def unplaced_column(measure: Measure | None) -> str:
+    """What an unplaced figure counts: a TA's items; a proportion's denominator (its numerator's
+    prescribing and the rest); a rate's numerator."""
+    if measure is None:
+        return "items"
+    return "denominator" if measure.kind == "proportion" else "numerator"
+
+
+def _counted(kind: str, subjects: list[str], measures) -> list[tuple[str, str]]:
+    if kind == "ta":
+        return [(s, "items") for s in subjects]
+    by_id = {m.id: m for m in measures}
+    return [(s, unplaced_column(by_id[s])) for s in subjects if s in by_id]
 
 
 def open_analysis(warehouse: Warehouse, engine: str = "duckdb", *, current_orgs: bool = False,

@@ -248,3 +248,7 @@ api.add_router("/opportunities", opportunities_router)
 from .alerts.api import router as alerts_router  # noqa: E402
 
 api.add_router("/alerts", alerts_router)
+
+from .public.api import router as trials_router  # noqa: E402
+
+api.add_router("/trials", trials_router)

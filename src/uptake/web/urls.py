@@ -25,6 +25,7 @@ urlpatterns = [
     path("accounts/", include("uptake.web.accounts.urls")),
     path("learning/", include("uptake.web.knowledge.urls")),
     path("alerts/", include("uptake.web.alerts.urls")),
+    path("my-area/", include("uptake.web.public.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]
