@@ -127,10 +127,13 @@ def _emit(fmt: str, as_json: bool, data: dict, rows: list[dict], show) -> None:
 def ingest(
     files: Annotated[list[Path], typer.Argument(help="Files to load (CSV, plain or gzip).")],
     format: Annotated[Optional[str], typer.Option("--format", help="Force a format (see `uptake formats`).")] = None,
+    replace: Annotated[bool, typer.Option(
+        "--replace", help="Accept a load that removes much of a month, or rows of a month the file barely holds.")] = False,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Load files into the warehouse. Each load is atomic; loading the same file twice changes nothing."""
+    """Load files into the warehouse. Each load is atomic; loading the same file twice changes nothing;
+    a file replaces only the earlier rows it covers (same months, organisations and products)."""
     from .sources.formulary import is_formulary_file
 
     wh = _warehouse(home)
@@ -148,7 +151,7 @@ def ingest(
                 stage("formulary decisions")
                 decisions.append(import_formulary(path, home, who=f"uptake ingest {path.name}"))
             else:
-                results.append(wh.load(path, format, on_stage=stage))
+                results.append(wh.load(path, format, on_stage=stage, replace=replace))
             progress.advance(task)
     if as_json:
         _print_json([r.to_dict() for r in results] + decisions)
@@ -163,6 +166,9 @@ def ingest(
         else:
             parts = sum(len(p) for p in r.partitions.values())
             out.print(f"[green]loaded[/] {r.file} ({r.format}): {rows} in {parts} partition(s), {r.seconds:.1f}s")
+            for gone in r.replaced:
+                out.print(f"  replaced {gone['rows']:,} {gone['dataset']} rows of {gone['partition']} "
+                          f"loaded from {gone['file']}")
 
 
 @app.command()
@@ -356,6 +362,8 @@ def _show_national(picture) -> None:
                       f"{row.patients:,.0f}" if row.patients is not None else "—", expected, shown, gap,
                       f"{row.icbs_lagging} of {row.icbs}" if row.icbs else "—")
     out.print(table)
+    for note in picture.notes:
+        out.print(note)
 
 
 DEMO_USERS = (("editor@example.org", "uptake-demo-editor", "formulary editor of {icb}"),

@@ -26,6 +26,35 @@ def exclusive(folder: Path, busy: Callable[[], Exception]) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+@contextmanager
+def shared(path: Path) -> Iterator[None]:
+    """Hold a shared lock on the file `path` while the block runs, waiting for an exclusive holder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextmanager
+def unshared(path: Path) -> Iterator[bool]:
+    """Hold an exclusive lock on the file `path` if no one holds it shared: yields whether it got it
+    (never waits)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def fsync_dir(path: Path) -> None:
     """Make a folder's entries (a rename, a new file) durable."""
     fd = os.open(path, os.O_RDONLY)
@@ -70,8 +99,11 @@ def sweep_temporary(folder: Path) -> list[Path]:
     removed = []
     if not folder.exists():
         return removed
-    for tmp in folder.rglob(".*.tmp"):
-        pid = tmp.name.rsplit(".", 2)[-2]
+    for tmp in folder.rglob(".*.tmp*"):  # and DuckDB's `.tmp.wal` beside a temporary database
+        stem = tmp.name.removesuffix(".wal")
+        if not stem.endswith(".tmp"):
+            continue
+        pid = stem.rsplit(".", 2)[-2]
         if pid.isdigit() and _alive(int(pid)):  # still being written (this process included)
             continue
         try:

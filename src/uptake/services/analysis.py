@@ -3,6 +3,7 @@ services share (prepared inputs, organisation names, the latest month)."""
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
@@ -84,6 +85,36 @@ class Source:
         raise NotImplementedError
 
     # --- shared -------------------------------------------------------------------------------
+
+    def month_sources(self, when: date) -> dict[str, list[str]]:
+        """{dataset: [file names]} of the monthly data in month `when` (none known: {})."""
+        return {}
+
+    def sources_note(self, when: date, level: str) -> str | None:
+        """Which source each figure of month `when` comes from, when practice-level and
+        organisation-level prescribing are mixed in it (docs/metrics.md, "Coverage and precedence")."""
+        got = self.month_sources(when)
+        practice, org = got.get("prescribing"), got.get("prescribing_org")
+        if not (practice and org):
+            return None
+        where = ("practice-level prescribing" if level in ("practice", "pcn") else
+                 "organisation-level prescribing wherever it has a row for the organisation and product, "
+                 "practice-level prescribing elsewhere")
+        note = (f"Sources mixed in {when:%Y-%m}: organisation-level prescribing ({', '.join(org)}) and practice-level "
+                f"prescribing ({', '.join(practice)}). Each organisation-level row is that organisation's whole total; "
+                f"its practices' own rows count within it, never twice. These {level} figures come from {where}.")
+        lost = self.outside_extract(when)
+        if lost:
+            note += (f" {len(lost)} practice(s) with practice-level prescribing ({', '.join(lost[:5])}"
+                     f"{', …' if len(lost) > 5 else ''}) sit in no organisation the organisation-level file holds "
+                     "this month (e.g. a predecessor's code): their rows count on top of it above them, England "
+                     "included.")
+        return note
+
+    def outside_extract(self, when: date) -> list[str]:
+        """Practices of month `when` that organisation-level rows cannot account for
+        (engine.scorecard.unplaced_practices); none known: []."""
+        return []
 
     def month(self, text: str | None) -> date:
         """The month asked for, or the latest with prescribing; refused when none is loaded."""
@@ -172,9 +203,14 @@ class Analysis(Source):
     current_orgs: bool = False
     _names: dict[tuple[str, str], str] | None = field(default=None, repr=False)
     _months: list[date] | None = field(default=None, repr=False)
+    _pin: ExitStack | None = field(default=None, repr=False)
 
     def close(self) -> None:
-        self.engine.close()
+        try:
+            self.engine.close()
+        finally:
+            if self._pin is not None:
+                self._pin.close()
 
     def describe(self) -> str:
         return str(self.warehouse.root)
@@ -182,6 +218,23 @@ class Analysis(Source):
     @property
     def engine_name(self) -> str:
         return self.engine.name
+
+    def month_sources(self, when: date) -> dict[str, list[str]]:
+        """{dataset: [file names]} of the monthly data current in month `when`."""
+        return self.warehouse.month_sources().get(f"{when:%Y-%m}", {})
+
+    def outside_extract(self, when: date) -> list[str]:
+        return self.outside_extract_by_month([when]).get(f"{when:%Y-%m}", [])
+
+    def outside_extract_by_month(self, months: list[date]) -> dict[str, list[str]]:
+        """{month: [practices]} of engine.scorecard.unplaced_practices over `months`."""
+        t = sc.unplaced_practices(self.inputs(months, tas=[]))
+        if t is None:
+            return {}
+        out: dict[str, list[str]] = {}
+        for r in self.engine.execute(t).to_pylist():
+            out.setdefault(f"{r['month']:%Y-%m}", []).append(r["practice"])
+        return {m: sorted(ps) for m, ps in sorted(out.items())}
 
     def months(self) -> list[date]:
         if self._months is None:
@@ -341,7 +394,13 @@ def open_analysis(warehouse: Warehouse, engine: str = "duckdb", *, current_orgs:
                   spark_master: str | None = None) -> Analysis:
     from ..engine.backends import connect
 
-    datasets = tuple(warehouse.status()["datasets"])
-    eng = connect(warehouse, engine, spark_master=spark_master)
+    pin = ExitStack()  # the files of the state read here stay on disk until close (Warehouse.pinned)
+    pin.enter_context(warehouse.pinned())
+    try:
+        datasets = tuple(warehouse.status()["datasets"])
+        eng = connect(warehouse, engine, spark_master=spark_master)
+    except BaseException:
+        pin.close()
+        raise
     return Analysis(warehouse=warehouse, engine=eng, catalogue=load_catalogue(), measures=load_measures(),
-                    datasets=datasets, current_orgs=current_orgs)
+                    datasets=datasets, current_orgs=current_orgs, _pin=pin)

@@ -208,6 +208,8 @@ def _meta(an: Analysis, months, ta_rows: int, measure_rows: int) -> dict:
         "months": [f"{m:%Y-%m}" for m in months],
         "datasets": list(an.datasets),
         "sources": sources,
+        "month_sources": an.warehouse.month_sources(),
+        "outside_extract": an.outside_extract_by_month(months),
         "ta_rows": ta_rows,
         "measure_rows": measure_rows,
     }

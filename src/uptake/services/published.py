@@ -74,6 +74,12 @@ class Published(Source):
     def months(self) -> list[date]:
         return self._months
 
+    def month_sources(self, when: date) -> dict[str, list[str]]:
+        return self.meta.get("month_sources", {}).get(f"{when:%Y-%m}", {})
+
+    def outside_extract(self, when: date) -> list[str]:
+        return self.meta.get("outside_extract", {}).get(f"{when:%Y-%m}", [])
+
     # --- the Source interface ----------------------------------------------------------------
 
     def ta_table(self, tas: list[str], months: list[date], levels: tuple[str, ...]) -> pa.Table:

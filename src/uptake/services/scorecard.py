@@ -143,15 +143,16 @@ def decile_dict(values) -> dict[str, float]:
 
 
 def _ta_notes(ta, headline: str, level: str, hospital: bool) -> list[str]:
-    """What a reader must know to read the TA's figures at `level`; `hospital`: whether hospital
-    issues (SCMD) are loaded for the month."""
+    """What a reader must know to read the TA's figures at `level`; `hospital`: whether a loaded
+    hospital issues (SCMD) file covers the TA's products in the month."""
     notes = []
     primary = in_primary_care(ta)
     secondary = any(p.setting in ("secondary", "both") and p.dmd_vmps for p in ta.products)
     counted_here = level in SECONDARY_LEVELS
     if secondary and not hospital:
-        notes.append(f"Hospital issues (SCMD) are not loaded for this month: {ta.id}'s use in hospitals is not "
-                     "counted" + ("." if primary else ", so it has no figure."))
+        notes.append(f"Not covered: no loaded hospital issues (SCMD) file covers {ta.id}'s products in this month, "
+                     "so its use in hospitals is unknown, not zero" + (
+                         ": these figures are primary care only." if primary else ", and it has no figure."))
     elif secondary and counted_here:
         notes.append("Patients count primary-care prescribing and hospital issues (SCMD) together; a trust's "
                      "issues count towards the ICB it belongs to, as the Innovation Scorecard attributes a "
@@ -197,6 +198,9 @@ def scorecard(an: Source, subject: str, level: str = "icb", month: str | None = 
         direction, title, kind = "higher", item.title, "ta"
         hospital = any(r.get("secondary_quantity") is not None for r in rows)
         notes = _ta_notes(item, headline, level, hospital)
+    mixed = an.sources_note(when, level)
+    if mixed:
+        notes.append(mixed)
     eng_raw = next((r for r in rows if r["level"] == ENGLAND), None)
     org_raw = sorted((r for r in rows if r["level"] == level), key=lambda r: r["org"])
     funnel = funnel_for(headline, org_raw) if level != TRUST else None
