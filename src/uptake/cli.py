@@ -98,11 +98,6 @@ def _fmt(v, spec: str = ",.1f") -> str:
     return "—" if v is None else format(v, spec)
 
 
-def _share(v: float | None) -> str:
-    """A catalogue fraction or share as a percentage, or why there is none."""
-    return "an unstated share (no sourced figure)" if v is None else f"{v:.0%}"
-
-
 def _value_spec(headline: str) -> str:
     return ".0%" if headline in ("index", "proportion") else ",.2f"
 
@@ -239,17 +234,29 @@ def catalogue_list(
         _print_json({a: [ta.to_dict() | {"origin": cat.origin(ta.id)} for ta in tas] for a, tas in groups.items()}
                     | {"measures": [m.to_dict() | {"origin": measure_origin(m.id)} for m in measures]})
         return
+    from .catalogue import figures
+
     for area_id, tas in groups.items():
         if not tas:
             continue
         table = Table(title=cat.area(area_id).name, title_justify="left")
-        for col in ("TA", "published", "recommendation", "deadline", "products", "title", "origin"):
+        for col in ("TA", "published", "recommendation", "deadline", "products", "eligible", "expected", "title",
+                    "origin"):
             table.add_column(col, overflow="fold")
         for ta in tas:
             table.add_row(ta.id, str(ta.published), ta.recommendation.replace("_", " "),
                           f"{ta.funding_deadline_days} days", ", ".join(p.name for p in ta.products) or "—",
+                          figures.eligible_label(ta), figures.expected_label(ta),
                           ta.title + ("" if ta.verified else " [dim](unverified)[/]"), cat.origin(ta.id))
         out.print(table)
+    listed = [ta for tas in groups.values() for ta in tas]
+    summary = Table(title=f"Eligible population and expected uptake of {len(listed)} TAs, by source type",
+                    title_justify="left")
+    for col in ("figure", *figures.KINDS):
+        summary.add_column(col)
+    for name, row in figures.counts(listed).items():
+        summary.add_row(name, *(str(row[k]) for k in figures.KINDS))
+    out.print(summary)
     table = Table(title="Measures", title_justify="left")
     for col in ("measure", "area", "title", "origin"):
         table.add_column(col, overflow="fold")
@@ -274,13 +281,21 @@ def catalogue_show(ta_id: Annotated[str, typer.Argument(help="e.g. TA275")], as_
               f"area: {ta.clinical_area}. {ta.url}")
     if ta.summary:
         out.print(ta.summary)
+    from .catalogue import figures
+    from .services.expected import why_no_expected
+
     pop = ta.eligible_population
-    if pop is not None:
-        band = ""
-        if pop.age_min is not None or pop.age_max is not None:
-            band = f", aged {pop.age_min or 0}{'–' + str(pop.age_max) if pop.age_max is not None else '+'}"
-        out.print(f"Eligible: {_share(pop.fraction)} of the {pop.register or 'registered'} population{band} "
-                  f"({pop.source}). Expected uptake: {_share(ta.expected_uptake.share)} ({ta.expected_uptake.source}).")
+    out.print(f"Eligible: {figures.eligible_label(ta)} ({pop.source})"
+              + (f" Apportioned by {pop.driver}: {pop.driver_reason}" if pop.driver else ""))
+    for n in (*pop.national, *ta.expected_uptake.national):
+        out.print(f"  {n.count:,.0f}{' a year' if n.per_year else ''} ({n.kind}): \"{n.quote}\" — {n.source}")
+    out.print(f"Expected uptake: {figures.expected_label(ta)} ({ta.expected_uptake.source})")
+    for name, end in (("low", ta.expected_uptake.low), ("high", ta.expected_uptake.high)):
+        if end is not None:
+            out.print(f"  {name} {end.value:.3g} ({end.kind}): {end.source}")
+    why = why_no_expected(ta)
+    if why:
+        out.print(f"[bold]No expected use:[/] {why}")
     table = Table(title="Products")
     for col in ("product", "setting", "BNF", "daily dose", "presentations"):
         table.add_column(col, overflow="fold")
@@ -319,11 +334,15 @@ def national(
 
 def _show_national(picture) -> None:
     table = Table(title=f"NICE technology appraisals in England — {picture.month}",
-                  caption="England's value is the uptake index (patients treated ÷ expected: eligible register × "
-                          "NICE's expected share) where the catalogue has both figures, else patients per 1,000 "
+                  caption="England's value is the uptake index (patients treated ÷ expected: the eligible population × "
+                          "the expected share, or people expected to be treated; the range from the catalogue's sources) "
+                          "where the catalogue has them, else patients per 1,000 "
                           f"registered (‰). An ICB lags when it is {picture.lag_rule}.")
+    from .formats import about, people_range
+
     for col, justify in (("TA", "left"), ("area", "left"), ("medicine(s)", "left"), ("patients treated", "right"),
-                         ("expected", "right"), ("England", "right"), ("ICBs lagging", "right")):
+                         ("expected (range)", "right"), ("England", "right"), ("not reached (range)", "right"),
+                         ("ICBs lagging", "right")):
         table.add_column(col, justify=justify, overflow="fold")
     for row in picture.rows:
         if row.value is None:
@@ -332,9 +351,15 @@ def _show_national(picture) -> None:
             shown = f"{row.value:.0%} of expected"
         else:
             shown = f"{row.value:,.2f}‰"
+        expected = "—"
+        if row.expected:
+            expected = f"{about(row.expected)} ({people_range(row.expected_low, row.expected_high)})"
+        gap = "—"
+        if row.not_reached is not None:
+            gap = (f"{about(max(row.not_reached, 0))} ({people_range(max(row.not_reached_low, 0), max(row.not_reached_high, 0))})"
+                   + (f", {row.position}" if row.position else ""))
         table.add_row(row.ta, row.area.replace("_", " "), row.products[:40],
-                      f"{row.patients:,.0f}" if row.patients is not None else "—",
-                      f"{row.expected:,.0f}" if row.expected else "—", shown,
+                      f"{row.patients:,.0f}" if row.patients is not None else "—", expected, shown, gap,
                       f"{row.icbs_lagging} of {row.icbs}" if row.icbs else "—")
     out.print(table)
     for note in picture.notes:

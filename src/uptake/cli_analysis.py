@@ -87,16 +87,27 @@ def _show_scorecard(card) -> None:
     hospital = any(r.secondary_patients is not None for r in everyone)
     table.add_column("organisation", max_width=38, no_wrap=True, overflow="ellipsis")
     for col in ("code", "value", "percentile", "items", "patients", *(("in hospital",) if hospital else ()),
-                "expected", "funnel 99.8%", "adjusted"):
-        table.add_column(col, justify="left" if col in ("code", "funnel 99.8%", "adjusted") else "right")
+                "expected (range)", "vs range", "funnel 99.8%", "adjusted"):
+        table.add_column(col, justify="left" if col in ("code", "funnel 99.8%", "adjusted", "vs range") else "right")
     for r in everyone:
         hidden = r.suppressed
+        expected = "—" if r.expected is None else \
+            f"{_fmt(r.expected, ',.0f')} ({_fmt(r.expected_low, ',.0f')}–{_fmt(r.expected_high, ',.0f')})"
         table.add_row(r.name or "", r.org, "*" if hidden else _fmt(r.value, spec), _fmt(r.percentile, ".0f"),
                       "*" if hidden else _fmt(r.items if card.kind == "ta" else r.numerator, ",.0f"),
                       "*" if hidden else _fmt(r.patients, ",.0f"),
-                      *((_fmt(r.secondary_patients, ",.0f"),) if hospital else ()), _fmt(r.expected, ",.0f"),
+                      *((_fmt(r.secondary_patients, ",.0f"),) if hospital else ()), expected,
+                      "*" if hidden else (r.position or ""),
                       r.flag_998 or "", r.flag_998_od or "", style="bold" if r.org == "ENG" else None)
     out.print(table)
+    if card.expected_use and card.expected_use.get("why_none"):
+        out.print(f"No expected use: {card.expected_use['why_none']}")
+    elif card.england:
+        from .services.expected import not_reached_sentence
+
+        gap = not_reached_sentence("England", card.subject, asdict(card.england))
+        if gap:
+            out.print(gap)
     if card.funnel:
         f = card.funnel
         out.print(f"Funnel ({f.kind}): {f.areas} organisations; outside 99.8% limits: {f.outside_998_low} low, "
@@ -259,6 +270,18 @@ def _show_diffusion(d) -> None:
     never = [o for o in d.organisations if o.t50 is None]
     if never:
         out.print(f"{len(never)} organisations have not reached 50% yet.")
+    if d.england_forecast:
+        out.print(f"Forecast, England: {d.england_forecast.text}.")
+        later = [o for o in d.organisations if o.forecast and o.forecast.status != "reached"]
+        if later:
+            table = Table(title=f"When each {d.level} not yet there reaches its central expected use",
+                          title_justify="left")
+            table.add_column("organisation", max_width=38, no_wrap=True, overflow="ellipsis")
+            for col in ("code", "forecast"):
+                table.add_column(col)
+            for o in later:
+                table.add_row(o.name or "", o.org, o.forecast.text)
+            out.print(table)
     for note in d.notes:
         out.print(f"[dim]{note}[/]")
 

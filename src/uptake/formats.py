@@ -69,3 +69,21 @@ def month_name(iso: str) -> str:
 def day(d) -> str:
     """A date as '30 September 2022'."""
     return "—" if d is None else f"{d.day} {calendar.month_name[d.month]} {d.year}"
+
+
+def about(v) -> str:
+    """A count of people no more precise than the sources behind it: two significant figures
+    (12,345 → '12,000'; 87 → '87'; 4.2 → '4')."""
+    if missing(v):
+        return "—"
+    n = abs(float(v))
+    if n < 100:
+        return f"{round(n):,.0f}"
+    digits = int(math.floor(math.log10(n))) - 1
+    return f"{round(n, -digits):,.0f}"
+
+
+def people_range(low, high) -> str:
+    """'3,900–4,100' from the ends of a range, each rounded as `about`; one figure when they agree."""
+    a, b = about(low), about(high)
+    return a if a == b else f"{a}–{b}"

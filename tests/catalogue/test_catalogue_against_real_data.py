@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from uptake.catalogue import Catalogue, load_catalogue
+from uptake.catalogue import figures
 
 UNIT_IN_MG = {"mg": 1.0, "microgram": 0.001, "g": 1000.0}
 SNOMED_UNITS = {"258684004": "mg", "258685003": "microgram", "258682000": "g", "767525000": "unit"}
@@ -221,9 +222,28 @@ def test_register_based_estimates_reproduce_from_qof(cat: Catalogue, shared_data
     ost = register_total("muscul", "OST50_N_1819")
     hf = register_total("CardioVascular", "HF_N_1819")
     assert round(ost) == 168752 and round(hf) == 553971
-    assert cat.ta("TA791").eligible_population.fraction == pytest.approx(20000 / ost, abs=0.005)
-    assert cat.ta("TA679").eligible_population.fraction == pytest.approx(250000 / hf, abs=0.005)
-    assert cat.ta("TA773").eligible_population == cat.ta("TA679").eligible_population
+    totals = {"OST": ost, "HF": hf, "AF": register_total("CardioVascular", "AF_N_1819"),
+              "CHD": register_total("CardioVascular", "CHD_N_1819"),
+              "STIA": register_total("CardioVascular", "STIA_N_1819"),
+              "DM": register_total("dependency", "DM17p_N_1819"), "18+": register_total("dependency", "ages18plus_1819")}
+    # catalogue/data/england.yaml: the reference totals apportioning and the synthetic generator use
+    for code in ("AF", "CHD", "HF", "STIA", "DM", "OST"):
+        assert figures.england_register(code) == round(totals[code]), code
+    assert figures.england_registered() == round(register_total("CardioVascular", "allAges_1819"))
+    assert cat.ta("TA791").eligible_population.fraction == pytest.approx(20000 / ost, rel=0.005)
+    assert cat.ta("TA679").eligible_population.fraction == pytest.approx(260000 / hf, rel=0.005)
+    # every national count's fraction (used by the synthetic generator) is its central count over
+    # the QOF 2018-19 England total of its driver, as its source's arithmetic says
+    checked = 0
+    for t in cat:
+        pop = t.eligible_population
+        if pop.form != "national" or t.id in ("TA612", "TA810"):  # those two: NICE's own template cascade
+            continue
+        key = pop.register if pop.driver == "register" else f"{pop.age_min}+"
+        assert pop.fraction == pytest.approx(pop.count / totals[key], rel=0.005), t.id
+        assert f"{round(totals[key]):,}" in pop.source, t.id
+        checked += 1
+    assert checked >= 20
 
 
 def test_resource_impact_fractions_reproduce(cat: Catalogue) -> None:
@@ -232,7 +252,8 @@ def test_resource_impact_fractions_reproduce(cat: Catalogue) -> None:
     assert cat.ta("TA612").eligible_population.fraction == pytest.approx(497.4389872 / 43752473, rel=0.01)
     assert cat.ta("TA810").expected_uptake.share == 0.55
     assert cat.ta("TA612").expected_uptake.share == 0.8
-    assert cat.ta("TA694").eligible_population.fraction == pytest.approx(70000 / 44456850, rel=0.01)
+    assert cat.ta("TA694").eligible_population.count == 70000
+    assert cat.ta("TA810").eligible_population.count == 4059 and cat.ta("TA612").eligible_population.count == 497
 
 
 def test_publication_dates_are_plausible(cat: Catalogue) -> None:

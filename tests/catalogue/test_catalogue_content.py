@@ -139,12 +139,25 @@ def test_unsourced_figures_are_null_and_estimates_unverified(cat: Catalogue) -> 
             if block.source.startswith("Estimate"):
                 assert not block.verified, f"{t.id}: an estimate cannot be verified"
             if not block.verified and (getattr(block, "fraction", None) or getattr(block, "share", None)):
-                # an unverified number must say it is an estimate
-                assert block.source.startswith("Estimate"), f"{t.id}: {block.source[:60]}"
+                # an unverified number must say it is an estimate, or say what kind of source it is
+                assert block.source.startswith("Estimate") or block.kind in ("official", "secondary"), \
+                    f"{t.id}: {block.source[:60]}"
+            if block.kind == "estimate" or block.source_kind == "estimate" and not block.kind:
+                assert block.source.startswith("Estimate"), f"{t.id}: an estimate shows its arithmetic"
+        for end in (pop.low, pop.high, upt.low, upt.high):
+            if end is not None and end.kind == "estimate":
+                assert end.source.startswith("Estimate"), t.id
+        for count in (*pop.national, *upt.national):
+            assert not count.verified, f"{t.id}: no national count was read on the publisher's page itself"
+            # each cites an entry of the sources file (or NICE's tabulated template)
+            assert count.quote and ("expected-uptake-sources.md" in count.source
+                                    or "Prototype_BC_prescribing" in count.source), t.id
+            if count.kind == "estimate":
+                assert count.source.startswith("Estimate"), t.id
         if not t.verified:
             assert t.notes, f"{t.id}: unverified entries must say what could not be checked"
         assert t.sources
-        assert t.reviewed == dt.date(2026, 11, 23)
+        assert t.reviewed in (dt.date(2026, 11, 23), dt.date(2026, 12, 7))
 
 
 def test_lookups_accept_several_spellings(cat: Catalogue) -> None:

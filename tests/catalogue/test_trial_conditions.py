@@ -35,9 +35,9 @@ def test_spelling_and_punctuation_are_folded():
     (["Atrial Fibrillation"], {"TA249", "TA256", "TA275", "TA355"}),
     (["HER2-positive Breast Cancer"], {"TA458", "TA612", "TA632", "TA704", "TA786"}),
     (["Heart Failure With Reduced Ejection Fraction"], {"TA388", "TA679", "TA773"}),
+    (["Heart Failure With Preserved Ejection Fraction"], {"TA902"}),  # dapagliflozin, HFpEF/HFmrEF
     # unrelated conditions, and near misses that must not match
     (["Macular Edema Secondary to Retinal Vein Occlusion"], set()),  # NCT05850520
-    (["Heart Failure With Preserved Ejection Fraction"], set()),
     (["Prediabetic State"], set()),
     (["Diabetes Insipidus"], set()),
     (["Schizophrenia Spectrum and Other Psychotic Disorders"], set()),  # NCT06568081

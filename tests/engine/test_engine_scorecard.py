@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from uptake.catalogue import load_catalogue
+from uptake.catalogue.figures import has_expected
 from uptake.catalogue.measures import load_measures
 from uptake.engine import scorecard as sc
 from uptake.engine.prepare import prepare
@@ -130,7 +131,7 @@ def test_children_sum_to_parents_on_the_demo(engine_rows, child, parent):
 def test_headline_falls_back_when_no_expected_use(engine_rows):
     heads = engine_rows.drop_duplicates("ta").set_index("ta").headline
     assert heads[TA] == "index"
-    without = [t.id for t in load_catalogue().technology_appraisals if t.expected_uptake.share is None
+    without = [t.id for t in load_catalogue().technology_appraisals if not has_expected(t)
                and any(p.presentations for p in t.products)]
     assert without and set(heads.reindex(without).dropna()) <= {"per_1000", "items_per_1000", "none"}
     assert heads["TA151"] == "none"  # insulin pumps: no primary-care presentations
@@ -175,13 +176,15 @@ def test_hospital_issues_count_at_icb_level_as_an_independent_calculation(duck, 
     got = icb.reindex(want.index)
     for col in want.columns:
         np.testing.assert_allclose(got[col].to_numpy(float), want[col].to_numpy(float), rtol=1e-9, err_msg=col)
-    # an ICB whose trusts issued none has 0, not unknown; the figure ranks on patients per 1,000
+    # an ICB whose trusts issued none has 0, not unknown; the figure ranks on the uptake index
+    # (palbociclib has an expected use: 8,000 eligible a year apportioned by adults, docs/metrics.md §3.2)
     assert icb.secondary_quantity.notna().all()
     assert (icb.drop(want.index).secondary_quantity == 0).all()
     days = calendar.monthrange(MONTH.year, MONTH.month)[1]
     np.testing.assert_allclose(icb.patients, (icb.treatment_days + icb.secondary_treatment_days) / days, rtol=1e-12)
-    assert (icb.headline == "per_1000").all() and icb.value.notna().all()
-    np.testing.assert_allclose(icb.value, icb.patients / icb.registered * 1000, rtol=1e-12)
+    assert (icb.headline == "index").all() and icb.value.notna().all()
+    np.testing.assert_allclose(icb.value, icb.patients / icb.expected, rtol=1e-12)
+    np.testing.assert_allclose(icb.per_1000, icb.patients / icb.registered * 1000, rtol=1e-12)
     eng = rows[rows.level == "england"].iloc[0]
     assert eng.secondary_treatment_days == pytest.approx(frame(duck, "scmd").pipe(
         lambda s: s[pd.to_datetime(s.month) == pd.Timestamp(MONTH)]).pipe(

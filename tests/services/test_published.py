@@ -69,9 +69,17 @@ def test_variation_and_diffusion_equal_the_engines(live, pub):
     # parallel, in no fixed order). A nearly flat series (r² ≈ 0.02) makes the fitted parameters
     # ill-conditioned: its last-bit noise moves them by up to ~4e-6 relative, so 1e-4 here (a
     # real difference between the engines or the stored fit would be far larger).
-    _same(diffusion(live, "TA275", "icb").to_dict(), diffusion(pub, "TA275", "icb").to_dict(), rel=1e-4)
-    stored = pub.diffusion("TA275", "icb")
-    _close(stored["fits"], diffusion(live, "TA275", "icb").to_dict()["fits"], rel=1e-4)
+    # The optimiser's termination message ('ftol' or 'gtol' satisfied) can flip on that noise too:
+    # it says why the fit stopped, not what it found, so it is left out of the comparison.
+    def fitted(d: dict) -> dict:
+        for f in d["fits"]:
+            f.pop("message")
+        return d
+
+    _same(fitted(diffusion(live, "TA275", "icb").to_dict()), fitted(diffusion(pub, "TA275", "icb").to_dict()),
+          rel=1e-4)
+    stored = fitted(pub.diffusion("TA275", "icb"))
+    _close(stored["fits"], fitted(diffusion(live, "TA275", "icb").to_dict())["fits"], rel=1e-4)
 
 
 def test_stored_flags_are_the_services_flags(live, pub):

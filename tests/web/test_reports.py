@@ -59,12 +59,38 @@ def test_headline_counts_leads_and_lags_as_the_published_table_says(ctx, icb):
     shown = [r for r in rows.values() if r["headline"] in MEASURED and r["value"] is not None and r["england"]
              and not (0 < r["items"] < 5)]
     above = [r for r in shown if r["value"] > r["england"]]
-    assert report.summary[0].startswith(f"Of the {len(shown)} NICE TAs with a figure")
-    assert f"{len(above)} are above England's value and {len(shown) - len(above)} at or below it" in report.summary[0]
+    lead = len(_gaps(ctx.pub, icb))
+    assert report.summary[lead].startswith(f"Of the {len(shown)} NICE TAs with a figure")
+    assert f"{len(above)} are above England's value and {len(shown) - len(above)} at or below it" in report.summary[lead]
     best = max(shown, key=lambda r: r["value"] / r["england"])
-    assert f"Furthest ahead: {best['ta']} ({100 * best['value'] / best['england']:.0f}% of England)" in report.summary[1]
+    assert f"Furthest ahead: {best['ta']} ({100 * best['value'] / best['england']:.0f}% of England)" in report.summary[lead + 1]
     low = sorted(r["ta"] for r in shown if r["flag"] == "low")
     assert f"{len(low)} TA" in report.summary[-1]
+
+
+def _gaps(pub, code: str) -> list[tuple]:
+    """(TA, expected − patients, low end, high end) of the published rows with people not yet
+    reached, most first, at most three: what the report leads with."""
+    month = pub.months()[-1]
+    rows = pub._cursor().execute(
+        "SELECT ta, expected - patients, expected_low - patients, expected_high - patients FROM ta_scorecard "
+        "WHERE level = 'icb' AND org = ? AND month = ? AND expected - patients >= 0.5 AND (items IS NULL OR "
+        "items = 0 OR items >= 5) ORDER BY 2 DESC LIMIT 3", [code, month]).fetchall()
+    return rows
+
+
+def test_report_leads_with_the_people_not_yet_reached(ctx, icb):
+    from uptake.formats import about, people_range
+    from uptake.reports.build import icb_report, short_name
+
+    report = icb_report(ctx, icb)
+    gaps = _gaps(ctx.pub, icb)
+    assert gaps, "the tiny NHS's ICB has TAs below their expected use"
+    name = short_name(ctx.pub.organisation(icb)["name"])
+    for sentence, (ta, gap, low, high) in zip(report.summary, gaps):
+        span = people_range(max(low, 0), max(high, 0))
+        want = f"About {about(gap)} people in {name} eligible for {ta} are not receiving it"
+        assert sentence == want + (f" (range {span})." if "–" in span else "."), sentence
 
 
 def test_each_area_table_shows_the_published_values_and_the_icb_deciles(ctx, icb):

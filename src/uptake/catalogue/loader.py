@@ -270,6 +270,40 @@ def _build_product(item: dict[str, Any], path: Path, index: int) -> Product:
     )
 
 
+def _check_range(block: dict, key: str, name: str, path: Path) -> None:
+    """A range needs a central value, and low <= central <= high."""
+    central, low, high = block[key], block.get("low"), block.get("high")
+    for end in ("low", "high"):
+        if block.get(end) is not None and central is None:
+            raise CatalogueError(path, f"expected a central {key} for the {end} end of the range to surround, got null",
+                                 field=f"{name}.{key}")
+    if low is not None and low["value"] > central:
+        raise CatalogueError(path, f"expected low <= {key} ({central}), got {low['value']}", field=f"{name}.low.value")
+    if high is not None and high["value"] < central:
+        raise CatalogueError(path, f"expected high >= {key} ({central}), got {high['value']}",
+                             field=f"{name}.high.value")
+
+
+def _check_national(pop: dict, uptake: dict, path: Path) -> None:
+    """National counts need a driver to apportion them by, and a register driver needs a register;
+    expected people treated (national counts) stand in for a share, never beside one."""
+    if uptake.get("national") and uptake["share"] is not None:
+        raise CatalogueError(path, "expected either a share or national counts of people treated, got both",
+                             field="expected_uptake.national")
+    if not pop.get("national") and not uptake.get("national"):
+        if pop.get("driver"):
+            raise CatalogueError(path, "a driver apportions national counts; expected national counts with it",
+                                 field="eligible_population.national")
+        return
+    driver = pop.get("driver")
+    if driver is None or not pop.get("driver_reason"):
+        raise CatalogueError(path, "expected a driver (register or age_sex) and a driver_reason with national counts",
+                             field="eligible_population.driver")
+    if driver == "register" and pop["register"] is None:
+        raise CatalogueError(path, "driver 'register' needs a QOF register; expected a register code, got null",
+                             field="eligible_population.register")
+
+
 def _load_ta(path: Path, area_ids: set[str]) -> TechnologyAppraisal:
     document = _read_yaml(path)
     _validate(document, "technology_appraisal", path)
@@ -300,6 +334,9 @@ def _load_ta(path: Path, area_ids: set[str]) -> TechnologyAppraisal:
         )
     products = tuple(_build_product(item, path, i) for i, item in enumerate(document["products"]))
     uptake = document["expected_uptake"]
+    _check_range(pop, "fraction", "eligible_population", path)
+    _check_range(uptake, "share", "expected_uptake", path)
+    _check_national(pop, uptake, path)
     return TechnologyAppraisal(
         id=ta_id,
         title=" ".join(document["title"].split()),
@@ -311,18 +348,8 @@ def _load_ta(path: Path, area_ids: set[str]) -> TechnologyAppraisal:
         clinical_area=document["clinical_area"],
         summary=" ".join(document["summary"].split()),
         products=products,
-        eligible_population=EligiblePopulation(
-            register=pop["register"],
-            age_min=pop["age_min"],
-            age_max=pop["age_max"],
-            sex=pop["sex"],
-            fraction=pop["fraction"],
-            source=pop["source"].strip(),
-            verified=pop["verified"],
-        ),
-        expected_uptake=ExpectedUptake(
-            share=uptake["share"], source=uptake["source"].strip(), verified=uptake["verified"]
-        ),
+        eligible_population=EligiblePopulation.from_dict(pop),
+        expected_uptake=ExpectedUptake.from_dict(uptake),
         verified=document["verified"],
         sources=tuple(s.strip() for s in document["sources"]),
         reviewed=reviewed,

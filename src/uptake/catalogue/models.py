@@ -95,11 +95,83 @@ class Product:
         }
 
 
+SOURCE_KINDS = ("official", "secondary", "estimate")
+
+
+def _kind(given: str | None, source: str, verified: bool) -> str:
+    """A figure's source type: as stated, else official when verified, estimate when its source
+    says so, secondary otherwise."""
+    if given:
+        return given
+    if verified:
+        return "official"
+    return "estimate" if source.startswith("Estimate") else "secondary"
+
+
 @dataclass(frozen=True)
-class EligiblePopulation:
+class RangeEnd:
+    """One end (low or high) of a range of shares, with its own source."""
+
+    value: float
+    kind: str
+    source: str
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> RangeEnd | None:
+        return None if d is None else cls(value=d["value"], kind=d["kind"], source=" ".join(d["source"].split()))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "kind": self.kind, "source": self.source}
+
+
+@dataclass(frozen=True)
+class NationalCount:
+    """A published count of the people in England a TA is for, in the source's words."""
+
+    count: float
+    per_year: bool
+    kind: str
+    quote: str
+    source: str
+    verified: bool
+
+    @classmethod
+    def from_dict(cls, d: dict) -> NationalCount:
+        return cls(count=d["count"], per_year=d["per_year"], kind=d["kind"], quote=" ".join(d["quote"].split()),
+                   source=" ".join(d["source"].split()), verified=d["verified"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"count": self.count, "per_year": self.per_year, "kind": self.kind, "quote": self.quote,
+                "source": self.source, "verified": self.verified}
+
+
+class NationalCounts:
+    """The central value and range of a block's ``national`` counts: the first listed is
+    central, the smallest and largest are the ends."""
+
+    national: tuple[NationalCount, ...]
+
+    @property
+    def count(self) -> float | None:
+        return float(self.national[0].count) if self.national else None
+
+    @property
+    def count_low(self) -> float | None:
+        return float(min(n.count for n in self.national)) if self.national else None
+
+    @property
+    def count_high(self) -> float | None:
+        return float(max(n.count for n in self.national)) if self.national else None
+
+
+@dataclass(frozen=True)
+class EligiblePopulation(NationalCounts):
     """Who the TA applies to: a QOF register and/or an age/sex band, and the share of it eligible.
 
-    ``fraction`` is None when no sourced figure exists (the catalogue never guesses one).
+    Three forms (docs/metrics.md §3.2): register or band × ``fraction``; a ``national`` count
+    apportioned by the ``driver`` (the register, or the age/sex band); or none (``fraction``
+    None: no sourced figure, and ``source`` says what was searched). ``low``/``high`` (a fraction
+    form's range) or the smallest/largest national count give the range where sources disagree.
     """
 
     register: str | None
@@ -109,6 +181,45 @@ class EligiblePopulation:
     fraction: float | None
     source: str
     verified: bool
+    kind: str | None = None
+    low: RangeEnd | None = None
+    high: RangeEnd | None = None
+    national: tuple[NationalCount, ...] = ()
+    driver: str | None = None
+    driver_reason: str = ""
+
+    @classmethod
+    def from_dict(cls, pop: dict) -> EligiblePopulation:
+        return cls(register=pop["register"], age_min=pop["age_min"], age_max=pop["age_max"], sex=pop["sex"],
+                   fraction=pop["fraction"], source=pop["source"].strip(), verified=pop["verified"],
+                   kind=pop.get("kind"), low=RangeEnd.from_dict(pop.get("low")),
+                   high=RangeEnd.from_dict(pop.get("high")),
+                   national=tuple(NationalCount.from_dict(n) for n in pop.get("national", [])),
+                   driver=pop.get("driver"), driver_reason=" ".join(pop.get("driver_reason", "").split()))
+
+    @property
+    def form(self) -> str:
+        """'national' (a count apportioned), 'fraction' (register or band × fraction) or 'none'."""
+        if self.national:
+            return "national"
+        return "fraction" if self.fraction is not None else "none"
+
+    @property
+    def source_kind(self) -> str | None:
+        if self.form == "none":
+            return None
+        if self.national:
+            return self.national[0].kind
+        return _kind(self.kind, self.source, self.verified)
+
+
+    @property
+    def fraction_low(self) -> float | None:
+        return self.low.value if self.low else self.fraction
+
+    @property
+    def fraction_high(self) -> float | None:
+        return self.high.value if self.high else self.fraction
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -119,19 +230,69 @@ class EligiblePopulation:
             "fraction": self.fraction,
             "source": self.source,
             "verified": self.verified,
+            "form": self.form,
+            "kind": self.source_kind,
+            "low": self.low.to_dict() if self.low else None,
+            "high": self.high.to_dict() if self.high else None,
+            "national": [n.to_dict() for n in self.national],
+            "count": self.count,
+            "count_low": self.count_low,
+            "count_high": self.count_high,
+            "driver": self.driver,
+            "driver_reason": self.driver_reason,
         }
 
 
 @dataclass(frozen=True)
-class ExpectedUptake:
-    """The share of the eligible population expected to be treated at steady state."""
+class ExpectedUptake(NationalCounts):
+    """What NICE or NHS England expected to be treated: ``share`` of the eligible population (the
+    central value, with ``low``/``high`` ends each sourced), or, with share None, ``national``
+    counts of people expected to be treated (the first central, the smallest and largest the range)."""
 
     share: float | None
     source: str
     verified: bool
+    kind: str | None = None
+    low: RangeEnd | None = None
+    high: RangeEnd | None = None
+    national: tuple[NationalCount, ...] = ()
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ExpectedUptake:
+        return cls(share=d["share"], source=d["source"].strip(), verified=d["verified"], kind=d.get("kind"),
+                   low=RangeEnd.from_dict(d.get("low")), high=RangeEnd.from_dict(d.get("high")),
+                   national=tuple(NationalCount.from_dict(n) for n in d.get("national", [])))
+
+    @property
+    def form(self) -> str:
+        """'share' (of the eligible population), 'national' (people treated, apportioned) or 'none'."""
+        if self.share is not None:
+            return "share"
+        return "national" if self.national else "none"
+
+    @property
+    def source_kind(self) -> str | None:
+        if self.form == "none":
+            return None
+        if self.form == "national" and not self.kind:
+            return self.national[0].kind
+        return _kind(self.kind, self.source, self.verified)
+
+    @property
+    def share_low(self) -> float | None:
+        return self.low.value if self.low else self.share
+
+    @property
+    def share_high(self) -> float | None:
+        return self.high.value if self.high else self.share
+
 
     def to_dict(self) -> dict[str, Any]:
-        return {"share": self.share, "source": self.source, "verified": self.verified}
+        return {"share": self.share, "source": self.source, "verified": self.verified, "form": self.form,
+                "kind": self.source_kind, "low": self.low.to_dict() if self.low else None,
+                "high": self.high.to_dict() if self.high else None,
+                "national": [n.to_dict() for n in self.national], "count": self.count,
+                "count_low": self.count_low, "count_high": self.count_high}
 
 
 @dataclass(frozen=True)

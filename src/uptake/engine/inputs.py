@@ -23,6 +23,12 @@ CODES_SCHEMA = pa.schema([
 POPULATION_SCHEMA = pa.schema([
     ("ta", pa.string()), ("register", pa.string()), ("fraction", pa.float64()), ("share", pa.float64()),
     ("banded", pa.bool_()), ("band", pa.string()),
+    # the range ends (equal to the central value where the catalogue gives no range)
+    ("fraction_low", pa.float64()), ("fraction_high", pa.float64()),
+    ("share_low", pa.float64()), ("share_high", pa.float64()),
+    # national counts apportioned by the driver: people eligible, and people expected to be treated
+    ("count", pa.float64()), ("count_low", pa.float64()), ("count_high", pa.float64()),
+    ("treated", pa.float64()), ("treated_low", pa.float64()), ("treated_high", pa.float64()),
 ])
 BANDS_SCHEMA = pa.schema([("band", pa.string()), ("sex", pa.string()), ("age_band", pa.string()),
                           ("weight", pa.float64())])
@@ -122,10 +128,15 @@ def population_table(cat: Catalogue) -> pa.Table:
         rows.append({
             "band": band_id(pop) if banded else None,
             "ta": ta.id,
-            "register": pop.register if pop else None,
-            "fraction": float(pop.fraction) if pop and pop.fraction is not None else None,
-            "share": float(share.share) if share and share.share is not None else None,
+            # a national count apportioned by registered patients in a band has no register
+            "register": pop.register if pop.driver != "age_sex" else None,
+            "fraction": pop.fraction,
+            "share": share.share,
             "banded": banded,
+            "fraction_low": pop.fraction_low, "fraction_high": pop.fraction_high,
+            "share_low": share.share_low, "share_high": share.share_high,
+            "count": pop.count, "count_low": pop.count_low, "count_high": pop.count_high,
+            "treated": share.count, "treated_low": share.count_low, "treated_high": share.count_high,
         })
     return pa.Table.from_pylist(rows, schema=POPULATION_SCHEMA)
 

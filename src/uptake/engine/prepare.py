@@ -9,7 +9,7 @@ from datetime import date
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..catalogue import Catalogue
+from ..catalogue import Catalogue, figures
 from ..catalogue.measures import Measure
 from . import inputs
 from .hierarchy import successor_chains
@@ -41,13 +41,11 @@ def headline(ta) -> str:
     fraction and expected share; else patients per 1,000 registered where a daily dose turns
     quantities (dispensed in primary care or issued by hospitals) into patients; else items per
     1,000 registered for a TA prescribed in primary care; 'none' for a TA with neither."""
-    pop, share = ta.eligible_population, ta.expected_uptake
     primary = _primary(ta)
     days = any(x.units_per_day for x in primary) or _secondary_days(ta)
     if not primary and not days:
         return "none"  # nothing countable: neither presentations nor VMPs with a daily dose
-    if (primary or days) and pop is not None and pop.fraction is not None and share is not None \
-            and share.share is not None:
+    if figures.has_expected(ta):
         return "index"
     if days:
         return "per_1000"
@@ -115,6 +113,7 @@ def prepare(engine, datasets: Sequence[str], cat: Catalogue, measures: Sequence[
         successions = engine.memtable(successor_chains(engine.execute(engine.table("org_successions"))))
     counted, left_out = inputs.measure_code_lengths(measures)
     return Inputs(
+        england_registered=figures.england_registered(),
         prescribing=table("prescribing"),
         prescribing_org=table("prescribing_org"),
         scmd=table("scmd") if scmd_months else None,

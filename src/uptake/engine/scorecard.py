@@ -8,7 +8,12 @@ For each TA, organisation, level and month (docs/metrics.md has every formula):
     ddd            = Σ total_quantity × strength ÷ WHO DDD                (where the units agree)
     registered     = registered patients (everyone, or the TA's age/sex band)
     eligible       = QOF register × eligible fraction                    (catalogue, sourced)
+                     or a national count × driver ÷ England's driver (apportioned; see `_apportioned`)
     expected       = eligible × NICE's expected uptake share              (catalogue, sourced)
+                     or a national count of people treated, apportioned the same way
+    *_low, *_high  = the same from the low and high ends of the catalogue's ranges
+    position       = below / within / above [expected_low, expected_high]
+    not_reached    = expected − patients (and from each end of the range)
     uptake index   = patients ÷ expected
     per 1,000      = patients ÷ registered × 1,000
     per 100 eligible = patients ÷ eligible × 100
@@ -40,10 +45,14 @@ from .hierarchy import ENGINE_LEVELS, ENGLAND, ENGLAND_CODE, LEVELS, PATHS, TRUS
 OBSERVED = ("items", "quantity", "cost", "treatment_days", "ddd")
 SECONDARY = ("secondary_quantity", "secondary_cost", "secondary_treatment_days", "secondary_ddd")
 DENOMINATORS = ("registered_all", "registered", "eligible", "expected")
-SUMMED = OBSERVED + SECONDARY + DENOMINATORS
+RANGES = ("eligible_low", "eligible_high", "expected_low", "expected_high")
+# the catalogue's figures per TA (inputs.population_table), central and each end of the range
+FIGURES = tuple(f"{name}{end}" for name in ("fraction", "share", "count", "treated") for end in ("", "_low", "_high"))
+SUMMED = OBSERVED + SECONDARY + DENOMINATORS + RANGES
 # The levels hospital issues count towards: the trust itself and the levels above it.
 SECONDARY_LEVELS = (TRUST, "icb", "region", ENGLAND)
 HEADLINES = ("index", "per_1000", "items_per_1000", "none")
+COVERED = 0.9  # loaded practices holding this share of England's registered patients are England
 
 
 @dataclass
@@ -62,6 +71,7 @@ class Inputs:
     measure_codes: ibis.Table | None = None  # inputs.measure_codes_table
     latest: ibis.Table | None = None  # one row: the latest month loaded (for current memberships)
     measure_info: ibis.Table | None = None  # inputs.measure_info_table
+    england_registered: float = 1.0  # England's registered patients (reference, for apportioning)
     measure_lengths: tuple[int, ...] = ()  # distinct lengths of the measures' counted code prefixes
     measure_exclude_lengths: tuple[int, ...] = ()  # ... and of the prefixes they leave out
     scmd: ibis.Table | None = None  # hospital issues, when loaded for a month computed
@@ -178,10 +188,10 @@ def _denominators_practice(inp: Inputs) -> ibis.Table | None:
     banded = band.group_by([band.month, band.practice, band.band]).aggregate(
         registered_band=(band.patients * band.weight).sum())
     pop = inp.population
-    per_ta = total.cross_join(pop.select("ta", "banded", "band", "fraction", "share", "register"))
+    per_ta = total.cross_join(pop.select("ta", "banded", "band", "register", *FIGURES))
     per_ta = per_ta.left_join(banded, [per_ta.month == banded.month, per_ta.practice == banded.practice,
                                        per_ta.band == banded.band]).select(
-        per_ta.month, per_ta.practice, per_ta.ta, per_ta.registered_all, per_ta.fraction, per_ta.share,
+        per_ta.month, per_ta.practice, per_ta.ta, per_ta.registered_all, *(per_ta[c] for c in FIGURES),
         per_ta.register,
         registered=ibis.ifelse(per_ta.banded, banded.registered_band.fill_null(0.0), per_ta.registered_all))
     if inp.registers is not None:
@@ -193,13 +203,38 @@ def _denominators_practice(inp: Inputs) -> ibis.Table | None:
     else:
         per_ta = per_ta.mutate(on_register=ibis.null("float64"))
     # A TA defined by a register takes the register; one defined only by an age/sex band takes
-    # the band. Either way it needs a sourced fraction, or there is no eligible population.
-    base = ibis.ifelse(per_ta.register.isnull(), per_ta.registered, per_ta.on_register)
-    eligible = base * per_ta.fraction
-    return per_ta.select(
-        "month", base_type=ibis.literal("practice"), base=per_ta.practice, ta=per_ta.ta,
-        registered_all=per_ta.registered_all, registered=per_ta.registered,
-        eligible=eligible, expected=eligible * per_ta.share)
+    # the band. Either way it needs a sourced fraction or national count, or there is no eligible
+    # population.
+    per_ta = per_ta.mutate(driver=ibis.ifelse(per_ta.register.isnull(), per_ta.registered, per_ta.on_register))
+    apportion = _apportioned(per_ta, inp)
+    figures = {}
+    for end in ("", "_low", "_high"):
+        eligible = ibis.ifelse(apportion[f"count{end}"].notnull(), apportion[f"count{end}"] * apportion.weight,
+                               apportion.driver * apportion[f"fraction{end}"])
+        expected = ibis.ifelse(apportion[f"treated{end}"].notnull(), apportion[f"treated{end}"] * apportion.weight,
+                               eligible * apportion[f"share{end}"])
+        figures[f"eligible{end}"], figures[f"expected{end}"] = eligible, expected
+    return apportion.select(
+        "month", base_type=ibis.literal("practice"), base=apportion.practice, ta=apportion.ta,
+        registered_all=apportion.registered_all, registered=apportion.registered, **figures)
+
+
+def _apportioned(per_ta: ibis.Table, inp: Inputs) -> ibis.Table:
+    """Each practice's share of a national count: weight = driver ÷ England's driver × coverage.
+
+    England's driver is the sum over the practices loaded that month. When they hold most of
+    England (registered patients ≥ COVERED of the reference total, catalogue/data/england.yaml)
+    they are England, and the apportioned counts sum back to the national figure exactly; when
+    they hold a part (a region's files, the demo's synthetic NHS), coverage = their registered
+    patients ÷ the reference total, so the part gets its share of the nation's count rather than all of it."""
+    cols = per_ta.columns
+    by = per_ta.group_by(["month", "ta"]).aggregate(driver_total=per_ta.driver.sum(),
+                                                    registered_total=per_ta.registered_all.sum())
+    coverage = by.registered_total / inp.england_registered
+    by = by.mutate(scale=ibis.ifelse(coverage >= COVERED, 1.0, coverage))
+    j = per_ta.left_join(by, ["month", "ta"])
+    weight = ibis.ifelse(j.driver_total > 0, j.driver / j.driver_total * j.scale, ibis.null("float64"))
+    return j.select(*cols, weight=weight)
 
 
 def _denominators_org(inp: Inputs) -> ibis.Table | None:
@@ -214,7 +249,7 @@ def _denominators_org(inp: Inputs) -> ibis.Table | None:
     return per_ta.select(
         "month", base_type=_.org_type, base=_.org_code, ta=_.ta,
         registered_all=_.registered_all, registered=_.registered_all,
-        eligible=ibis.null("float64"), expected=ibis.null("float64"))
+        **{c: ibis.null("float64") for c in ("eligible", "expected", *RANGES)})
 
 
 def _less_practices(org: ibis.Table | None, practice: ibis.Table | None, inp: Inputs, key: str,
@@ -296,7 +331,7 @@ def base_facts(inp: Inputs) -> ibis.Table:
     parts = []
     observed, denominators = _observed_practice(inp), _denominators_practice(inp)
     for t, have in ((observed, OBSERVED), (_less_practices(_observed_org(inp), observed, inp, "ta", OBSERVED), OBSERVED),
-                    (_observed_trust(inp), SECONDARY), (denominators, DENOMINATORS),
+                    (_observed_trust(inp), SECONDARY), (denominators, DENOMINATORS + RANGES),
                     (_less_practices(_denominators_org(inp), denominators, inp, "ta", DENOMINATORS), DENOMINATORS)):
         if t is not None:
             parts.append(_aligned(t, have))
@@ -495,12 +530,24 @@ def with_metrics(t: ibis.Table, inp: Inputs) -> ibis.Table:
     blind = ~m.in_primary & ~m.hospital
     m = m.mutate(**{c: ibis.ifelse(blind, ibis.null("float64"), m[c])
                     for c in ("patients", "index", "per_1000", "per_100_eligible")}).drop("in_primary", "hospital")
+    m = against_range(m)
     no_expected = m.england_expected.isnull() | (m.england_expected <= 0)
     m = m.mutate(headline=ibis.ifelse((m.headline == "index") & no_expected, "per_1000", m.headline)).drop(
         "england_expected")
     m = m.mutate(value=ibis.cases((m.headline == "index", m.index), (m.headline == "per_1000", m.per_1000),
                                   (m.headline == "items_per_1000", m.items_per_1000), else_=ibis.null("float64")))
     return _benchmarked(m.drop("days"), "ta", england_index="index", england_per_1000="per_1000")
+
+
+def against_range(m: ibis.Table) -> ibis.Table:
+    """Where patients stand against the expected range ('below' the low end, 'within', 'above'
+    the high end; null without both), and the patients not yet reached: expected − patients,
+    from the central value and each end (negative: more treated than expected)."""
+    known = m.patients.notnull() & m.expected_low.notnull() & m.expected_high.notnull()
+    position = ibis.cases((~known, ibis.null("string")), (m.patients < m.expected_low, "below"),
+                          (m.patients > m.expected_high, "above"), else_="within")
+    return m.mutate(position=position, not_reached=m.expected - m.patients,
+                    not_reached_low=m.expected_low - m.patients, not_reached_high=m.expected_high - m.patients)
 
 
 def _benchmarked(m: ibis.Table, key: str, **england: str) -> ibis.Table:

@@ -13,6 +13,7 @@ is computed once.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date
 from functools import cached_property
 
@@ -22,6 +23,7 @@ from ..catalogue.opportunities import load_opportunities
 from ..engine.hierarchy import ENGLAND, ENGLAND_CODE
 from ..engine.prepare import headline as catalogue_headline
 from ..errors import UptakeError
+from ..services import expected as expected_words
 from ..services import opportunities as so
 from ..services import scorecard as sc
 from ..services import variation as var
@@ -229,6 +231,22 @@ def icb_report(ctx: Context, code: str) -> Report:
     return report
 
 
+def _against_expected(r, ta) -> str:
+    """The expected range, where the organisation stands in it, and the month it gets there."""
+    if r.suppressed:
+        return "hidden"
+    if r.expected is None:
+        return "no expected use" if expected_words.why_no_expected(ta) else "—"
+    return expected_words.range_text(asdict(r)) or "—"
+
+
+def _gaps(rows: dict, place: str, ctx: Context) -> list[str]:
+    """The report's lead: 'About N people in <place> eligible for TAxxx are not receiving it
+    (range a–b).' for the TAs with most people not reached (at most three)."""
+    return [g["sentence"] for g in expected_words.gaps([asdict(r) for r in rows.values()], place,
+                                                        ctx.pub.catalogue)[:3]]
+
+
 def _icb_headline(ctx: Context, name: str, rows: dict) -> tuple[list[str], Section]:
     measured = [r for r in rows.values() if r.headline in MEASURED and r.value is not None and r.england_value]
     for r in measured:
@@ -236,8 +254,9 @@ def _icb_headline(ctx: Context, name: str, rows: dict) -> tuple[list[str], Secti
     measured.sort(key=lambda r: -r.relative)
     above = [r for r in measured if r.relative > 100]
     low = [r for r in measured if r.flag_998_od == "low"]
-    summary = [f"Of the {len(measured)} NICE TAs with a figure for {name} in {f.month_name(ctx.month)}, "
-               f"{len(above)} are above England's value and {len(measured) - len(above)} at or below it."]
+    summary = _gaps(rows, name, ctx)
+    summary += [f"Of the {len(measured)} NICE TAs with a figure for {name} in {f.month_name(ctx.month)}, "
+                f"{len(above)} are above England's value and {len(measured) - len(above)} at or below it."]
     if measured:
         lead = ", ".join(f"{r.ta} ({r.relative:.0f}% of England)" for r in measured[:3])
         lag = ", ".join(f"{r.ta} ({r.relative:.0f}% of England)" for r in reversed(measured[-3:]))
@@ -273,12 +292,13 @@ def _icb_area(ctx: Context, area, code: str, name: str, rows: dict, series: dict
             "hidden (fewer than 5 items)" if r.suppressed else _value(r.value, r.headline),
             _value(r.england_value, r.headline),
             f"{_value(d.get('p10'), r.headline)} to {_value(d.get('p90'), r.headline)}" if d else "—",
-            f.percent(r.percentile), f.flag(r.flag_998_od), _value(year_ago, r.headline)])
+            f.percent(r.percentile), f.flag(r.flag_998_od), _value(year_ago, r.headline),
+            _against_expected(r, t)])
     section.add(Table(
         caption=f"{area.name}: {name} against England and the other ICBs",
         columns=[Column("TA"), Column("Measured as"), Column(name, True), Column("England", True),
                  Column("ICBs, 10th to 90th centile", True), Column("Percentile among ICBs", True),
-                 Column("Funnel plot"), Column("12 months earlier", True)],
+                 Column("Funnel plot"), Column("12 months earlier", True), Column("Against expected use")],
         rows=table_rows, period=ctx.period(), sources=ctx.sources(),
         empty=f"No TA in {area.name} is measured in primary-care prescribing."))
     if hospital:
@@ -502,7 +522,8 @@ def england_report(ctx: Context) -> Report:
         low = sum(p.flag_998_od == "low" for p in v.points)
         spread.append((r, v.summary, low))
     lagging = sorted(spread, key=lambda x: -x[2])
-    summary = [f"{len(measured)} NICE TAs have a figure for England in {f.month_name(ctx.month)}."]
+    summary = _gaps(rows, "England", ctx)
+    summary += [f"{len(measured)} NICE TAs have a figure for England in {f.month_name(ctx.month)}."]
     if behind:
         summary.append("Furthest behind the use NICE expects: " + ", ".join(
             f"{r.ta} ({f.headline_value(r.value, 'index')} of expected)" for r in behind[:3]) + ".")

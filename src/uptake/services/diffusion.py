@@ -6,10 +6,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
+import math
+
 import numpy as np
 
 from ..engine.hierarchy import ENGLAND
 from ..engine.stats.diffusion import DiffusionFit, fit_bass, fit_logistic, lag_behind
+from ..engine.stats.forecast import HORIZON, reach
 from ..errors import UptakeError
 from .analysis import Source, check_level
 from .scorecard import HEADLINE_LABEL
@@ -36,6 +39,19 @@ class OrgLag:
     t80: float | None
     lag50: float | None  # months behind England at 50% (positive: behind)
     lag80: float | None
+    forecast: ReachForecast | None = None  # when it reaches the expected use (index headline only)
+
+
+@dataclass
+class ReachForecast:
+    """The month the fitted logistic curve reaches the central expected use, and the months it
+    reaches the low and high ends of the range (engine.stats.forecast; docs/metrics.md §3.6)."""
+
+    status: str  # reached, forecast, beyond, not_fitted
+    month: str | None  # YYYY-MM
+    month_low: str | None
+    month_high: str | None
+    text: str
 
 
 @dataclass
@@ -59,6 +75,7 @@ class Diffusion:
     t80_empirical: float | None = None
     organisations: list[OrgLag] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    england_forecast: ReachForecast | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -67,6 +84,29 @@ class Diffusion:
 def months_between(start: date, month: date) -> int:
     """Whole months from the TA's publication month to `month` (0 = the month it was published)."""
     return (month.year - start.year) * 12 + month.month - start.month
+
+
+def month_at(published: date, t: float | None) -> str | None:
+    """The calendar month (YYYY-MM) `t` months after the publication month, rounded up: the first
+    whole month at or past the level."""
+    if t is None:
+        return None
+    k = published.year * 12 + published.month - 1 + math.ceil(t - 1e-9)
+    return f"{k // 12:04d}-{k % 12 + 1:02d}"
+
+
+def forecast(published: date, t, y, low: float, high: float) -> ReachForecast:
+    f = reach(t, y, 1.0, low, high)
+    month, lo, hi = (month_at(published, x) for x in (f.t, f.t_low, f.t_high))
+    if f.status == "reached":
+        text = f"reached the central expected use in {month}"
+    elif f.status == "forecast":
+        text = f"expected to reach it in {month} (range {lo or 'already'} to {hi or 'after 5 years'})"
+    elif f.status == "beyond":
+        text = f"not within {HORIZON // 12} years at the current rate"
+    else:
+        text = f"no forecast: {f.message}"
+    return ReachForecast(status=f.status, month=month, month_low=lo, month_high=hi, text=text)
 
 
 def _curve(f: DiffusionFit, target: float) -> CurveFit:
@@ -107,6 +147,11 @@ def diffusion(an: Source, ta_id: str, level: str = "icb") -> Diffusion:
     if t[0] > 0:
         notes.append(f"Data start {t[0]:.0f} months after publication: the early part of the curve is not "
                      "observed, so the fitted parameters rest on the later months only.")
+    ratio_low = ratio_high = 1.0
+    if headline == "index":
+        last = next((r for r in reversed(eng) if r.get("expected")), None)
+        if last and last.get("expected_low") is not None and last.get("expected_high") is not None:
+            ratio_low, ratio_high = last["expected_low"] / last["expected"], last["expected_high"] / last["expected"]
     fits = []
     if target:
         fits = [_curve(fit_logistic(t, y, expected=target), target), _curve(fit_bass(t, y, expected=target), target)]
@@ -119,7 +164,8 @@ def diffusion(an: Source, ta_id: str, level: str = "icb") -> Diffusion:
         months=[f"{r['month']:%Y-%m}" for r in eng], months_since_publication=[int(x) for x in t],
         england=[None if not np.isfinite(v) else float(v) for v in y], fits=fits,
         t50_empirical=first_crossing(t, y, 0.5 * target) if target else None,
-        t80_empirical=first_crossing(t, y, 0.8 * target) if target else None, notes=notes)
+        t80_empirical=first_crossing(t, y, 0.8 * target) if target else None, notes=notes,
+        england_forecast=forecast(ta.published, t, y, ratio_low, ratio_high) if headline == "index" else None)
     names = an.names()
     by_org: dict[str, list[dict]] = {}
     for r in rows:
@@ -134,5 +180,6 @@ def diffusion(an: Source, ta_id: str, level: str = "icb") -> Diffusion:
         result.organisations.append(OrgLag(
             org=org, name=names.get((level, org)), latest=None if latest is None else float(latest),
             t50=lags[0.5].t_org if lags else None, t80=lags[0.8].t_org if lags else None,
-            lag50=lags[0.5].lag if lags else None, lag80=lags[0.8].lag if lags else None))
+            lag50=lags[0.5].lag if lags else None, lag80=lags[0.8].lag if lags else None,
+            forecast=forecast(ta.published, ot, oy, ratio_low, ratio_high) if headline == "index" else None))
     return result

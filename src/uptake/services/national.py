@@ -11,7 +11,8 @@ from dataclasses import asdict, dataclass, field
 from ..engine.hierarchy import ENGLAND
 from .analysis import Source
 from .funnels import funnel_for
-from .scorecard import HEADLINE_LABEL
+from .expected import why_no_expected
+from .scorecard import HEADLINE_LABEL, RANGE_FIELDS
 
 LAG_RULE = "below the 99.8% funnel limit around England, allowing for overdispersion"
 
@@ -29,6 +30,13 @@ class NationalRow:
     index: float | None
     icbs: int
     icbs_lagging: int
+    expected_low: float | None = None
+    expected_high: float | None = None
+    position: str | None = None  # England below, within or above its expected range
+    not_reached: float | None = None  # expected − patients, England
+    not_reached_low: float | None = None
+    not_reached_high: float | None = None
+    why_no_expected: str | None = None  # the catalogue's reason, where there is no expected use
 
 
 @dataclass
@@ -69,7 +77,10 @@ def national_picture(an: Source, month: str | None = None) -> NationalPicture:
             value=eng["value"] if eng and used else None,
             patients=eng["patients"] if eng and used else None,
             expected=eng["expected"] if eng else None, index=eng["index"] if eng and used else None,
-            icbs=len(icbs) if used else 0, icbs_lagging=lagging))
+            icbs=len(icbs) if used else 0, icbs_lagging=lagging,
+            **{c: (eng.get(c) if used or c.startswith("expected") else None) if eng else None
+               for c in RANGE_FIELDS},
+            why_no_expected=why_no_expected(ta)))
     return picture
 
 

@@ -21,13 +21,17 @@ from ..engine.stats.ranking import deciles
 from ..errors import UptakeError
 from ..vocabulary import HEADLINE_LABEL, LEVEL_NAMES
 from .analysis import ALL_LEVELS, CHILD_LEVEL, Source
+from .expected import summary as expected_summary
+from .expected import why_no_expected
 from .funnels import FunnelSummary, funnel_for, measure_headline
 
 DEFAULT_MIN_ITEMS = 5
+# the expected range and where an organisation stands in it (engine.scorecard.against_range)
+RANGE_FIELDS = ("expected_low", "expected_high", "position", "not_reached", "not_reached_low", "not_reached_high")
 # Observed figures hidden for a suppressed row: everything computed from dispensing.
 SUPPRESSIBLE = ("items", "quantity", "cost", "patients", "ddd", "numerator", "value", "index", "per_1000",
                 "per_100_eligible", "items_per_1000", "ddd_per_100k", "percentile", "flag_95", "flag_998",
-                "flag_998_od")
+                "flag_998_od", "position", "not_reached", "not_reached_low", "not_reached_high")
 # Levels the scorecard can be shown at: the published ones, England, and trusts (hospital issues only).
 SCORECARD_LEVELS = (*ALL_LEVELS, TRUST)
 
@@ -55,6 +59,14 @@ class ScoreRow:
     registered: float | None = None
     eligible: float | None = None
     expected: float | None = None
+    eligible_low: float | None = None  # the ends of the eligible population's range (docs/metrics.md §3.2)
+    eligible_high: float | None = None
+    expected_low: float | None = None  # the ends of the expected use's range
+    expected_high: float | None = None
+    position: str | None = None  # patients 'below', 'within' or 'above' [expected_low, expected_high]
+    not_reached: float | None = None  # expected − patients: people eligible not yet treated (central)
+    not_reached_low: float | None = None  # expected_low − patients
+    not_reached_high: float | None = None  # expected_high − patients
     index: float | None = None
     per_1000: float | None = None
     per_100_eligible: float | None = None
@@ -83,6 +95,9 @@ class Scorecard:
     deciles: dict[str, float] = field(default_factory=dict)
     funnel: FunnelSummary | None = None
     notes: list[str] = field(default_factory=list)
+    # a TA's eligible population and expected use as the catalogue gives them, and why there is
+    # none where there is none (services.expected.summary)
+    expected_use: dict | None = None
     # activity that reached England but no organisation of this level: {organisations, count, unit}
     unplaced: dict | None = None
 
@@ -153,8 +168,8 @@ def _ta_notes(ta, headline: str, level: str, hospital: bool) -> list[str]:
             notes.append("No disease registers (QOF) loaded for this month, so no expected use: "
                          f"{ta.id} is ranked on {HEADLINE_LABEL[headline]}, not on an uptake index.")
         else:
-            notes.append("No sourced eligible fraction and expected share in the catalogue for "
-                         f"{ta.id}: ranked on {HEADLINE_LABEL[headline]}, not on an uptake index.")
+            notes.append(f"No expected use for {ta.id}: ranked on {HEADLINE_LABEL[headline]}, not on an uptake "
+                         f"index. {why_no_expected(ta)}")
     if not ta.verified:
         notes.append(f"The catalogue entry for {ta.id} is not fully verified (see `uptake catalogue show {ta.id}`).")
     return notes
@@ -206,7 +221,8 @@ def scorecard(an: Source, subject: str, level: str = "icb", month: str | None = 
         engine=an.engine_name, min_items=min_items,
         england=_score_row(eng_raw, names) if eng_raw else None, rows=out_rows,
         deciles=decile_dict([r.get("value") for r in org_raw]),
-        funnel=funnel.summary if funnel is not None else None, notes=notes, unplaced=lost)
+        funnel=funnel.summary if funnel is not None else None, notes=notes, unplaced=lost,
+        expected_use=expected_summary(item) if kind == "ta" else None)
     return suppressed(card, min_items)
 
 
@@ -296,6 +312,12 @@ class ProfileRow:
     index: float | None
     trend: list[float | None]  # the headline value for the last 12 months, oldest first
     suppressed: bool = False
+    expected_low: float | None = None
+    expected_high: float | None = None
+    position: str | None = None  # below, within or above the expected range
+    not_reached: float | None = None  # expected − patients (central)
+    not_reached_low: float | None = None
+    not_reached_high: float | None = None
 
 
 @dataclass
@@ -340,9 +362,11 @@ def profile(an: Source, org: str, month: str | None = None, min_items: int = DEF
                          percentile=_clean(latest.get("percentile")), flag_998_od=latest.get("flag_998_od"),
                          items=_clean(latest["items"]), patients=_clean(latest["patients"]),
                          expected=_clean(latest["expected"]), index=_clean(latest["index"]),
-                         trend=[None if is_small(r["items"], min_items) else _clean(r["value"]) for r in series])
+                         trend=[None if is_small(r["items"], min_items) else _clean(r["value"]) for r in series],
+                         **{c: _clean(latest.get(c)) for c in RANGE_FIELDS})
         if is_small(latest["items"], min_items):
             row.value = row.percentile = row.items = row.patients = row.index = row.flag_998_od = None
+            row.position = row.not_reached = row.not_reached_low = row.not_reached_high = None
             row.trend = []
             row.suppressed = True
         out.append(row)

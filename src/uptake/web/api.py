@@ -11,7 +11,10 @@ from ninja import NinjaAPI, Query, Schema, Swagger
 from ninja.errors import ValidationError
 from pydantic import Field
 
+from ..catalogue import figures
 from ..errors import UptakeError
+from ..services.expected import summary as expected_summary
+from ..services.expected import why_no_expected
 from ..services.scorecard import Profile, Scorecard
 from ..vocabulary import PUBLISHED_LEVELS
 from . import queries as q
@@ -49,6 +52,9 @@ class TASummary(Schema):
     recommendation: str
     url: str
     verified: bool
+    eligible: str = Field(description="the eligible population and its source type, or — (docs/metrics.md §3.2)")
+    expected: str = Field(description="the expected uptake as a range and its source type, or —")
+    why_no_expected: str | None = Field(None, description="why the TA has no expected use, where it has none")
 
 
 class Organisation(Schema):
@@ -119,7 +125,8 @@ def tas(request):
 def _ta_summary(t) -> dict:
     return {"id": t.id, "title": t.title, "clinical_area": t.clinical_area, "published": t.published.isoformat(),
             "funding_deadline": t.funding_deadline.isoformat(), "recommendation": t.recommendation, "url": t.url,
-            "verified": t.verified}
+            "verified": t.verified, "eligible": figures.eligible_label(t), "expected": figures.expected_label(t),
+            "why_no_expected": why_no_expected(t)}
 
 
 @api.get("/tas/{ta_id}", response={200: dict, **ERRORS}, tags=["TAs"],
@@ -128,7 +135,7 @@ def ta(request, ta_id: str):
     item = q.subject(ta_id)
     if not hasattr(item, "products"):
         raise q.NotFound(f"{ta_id!r} is a measure, not a TA")
-    return item.to_dict()
+    return {**item.to_dict(), "expected_use": expected_summary(item)}
 
 
 @api.get("/months", response={200: Months, **ERRORS}, tags=["Scorecard"], summary="Months published")

@@ -12,6 +12,7 @@ from ..engine.hierarchy import ENGLAND
 from ..errors import UptakeError
 from ..services import official as of
 from ..services import ranking as rk
+from ..services import expected as expected_words
 from ..services import scorecard as sc
 from ..services import variation as var
 from ..services.analysis import check_level
@@ -192,4 +193,9 @@ def home(when: str | None) -> dict:
         except UptakeError:  # no prescribing since it was published
             d = None
         recent_rows.append({"ta": t, "england": eng.get(t.id), "diffusion": d})
-    return {"month": f"{now:%Y-%m}", "behind": behind[:5], "widest": widest[:5], "recent": recent_rows}
+    gaps = expected_words.gaps([eng[t.id] for t in tas if t.id in eng], "England", pub.catalogue)
+    expected_rows = [{"ta": t, "england": eng.get(t.id), "range": expected_words.range_text(eng.get(t.id) or {}),
+                      "why": expected_words.why_no_expected(t)} for t in tas]
+    return {"month": f"{now:%Y-%m}", "behind": behind[:5], "widest": widest[:5], "recent": recent_rows,
+            "gaps": gaps[:5], "expected": expected_rows,
+            "with_expected": sum(1 for d in expected_rows if d["range"])}

@@ -3,6 +3,7 @@ templates plain values and Vega-Lite specs (`uptake.charts`); no SQL here."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 from django.conf import settings
@@ -14,6 +15,7 @@ from .. import charts, formats
 from ..catalogue.measures import Measure
 from ..engine.hierarchy import ENGLAND
 from ..errors import UptakeError
+from ..services import expected as expected_words
 from ..services.analysis import ALL_LEVELS
 from ..services.scorecard import HEADLINE_LABEL
 from ..services.search import LEVEL_NAMES
@@ -146,6 +148,10 @@ def ta_page(request, key: str):
     ctx = {"item": item, "is_ta": is_ta, "card": card, "var": var, "level": level, "levels": LEVEL_CHOICES,
            "months": [f"{m:%Y-%m}" for m in published().months()], "unit": unit, "month": card.month,
            "mine": mine, "keep": keep}
+    if is_ta and card.england:
+        eng = asdict(card.england)
+        ctx.update(england_range=expected_words.range_text(eng),
+                   england_gap=expected_words.not_reached_sentence("England", item.id, eng))
     # ranking table: sorted and paged on the server (works without JavaScript); `parent` keeps
     # only the organisations inside one (the practices of an ICB)
     sort = request.GET.get("sort", "value")
@@ -196,6 +202,8 @@ def ta_page(request, key: str):
             highlight=at, highlight_label=label)
     rows_of_diffusion = list(zip(diffusion["months"], diffusion["months_since_publication"], diffusion["england"])) \
         if diffusion else []
+    forecasts = [o for o in diffusion.get("organisations", []) if o.get("forecast")] if diffusion else []
+    ctx["forecasts"] = forecasts
     ctx.update(specs=specs, diffusion=diffusion, diffusion_rows=rows_of_diffusion, map_levels=map_levels, deciles=deciles,
                summary=var.summary, opportunity=var.opportunity)
     return _ta_extras(request, item, is_ta, ctx)
@@ -289,10 +297,12 @@ def org_page(request, code: str):
     pub = published()
     gaps = q.org_gaps(org["code"], prof.month)
     by_area: dict[str, list] = {}
+    place = org.get("name") or org["code"]
     for r in prof.rows:
         by_area.setdefault(r.area, []).append({
-            "row": r, "unit": _value_unit(r.headline), "gap": gaps.get(r.ta),
+            "row": r, "unit": _value_unit(r.headline), "gap": gaps.get(r.ta), "forecast": _org_forecast(r, org),
             "spark": charts.sparkline_svg(r.trend, label=f"{r.ta}, last {len(r.trend)} months")})
+    not_reached = expected_words.gaps([asdict(r) for r in prof.rows], place, pub.catalogue)
     order = request.GET.get("sort", "")
     if order in WORST_FIRST:  # one table, worst first, instead of one per clinical area
         rows = sorted((d for a in by_area.values() for d in a), key=WORST_FIRST[order][1])
@@ -303,6 +313,7 @@ def org_page(request, code: str):
         areas = [{"area": a, "rows": by_area[a.id]} for a in pub.catalogue.areas if a.id in by_area]
     kids = q.children(org["code"], org["level"])
     ctx = {"org": org, "profile": prof, "areas": areas, "children": kids[:500], "children_total": len(kids),
+           "not_reached": not_reached[:5],
            "months": [f"{m:%Y-%m}" for m in pub.months()], "month": prof.month,
            "related": _related(organisation=org["code"]), "gaps": gaps, "sort": order,
            "sorts": [(k, v[0]) for k, v in WORST_FIRST.items() if k != "gap" or gaps],
@@ -328,6 +339,19 @@ def _shortfall(rows) -> dict:
     costs = [r.gap_cost for r in behind if r.gap_cost is not None]
     return {"tas": len(behind), "patients": sum(r.gap_patients for r in behind),
             "cost": sum(costs) if costs else None}
+
+
+def _org_forecast(row, org: dict) -> str | None:
+    """The month the organisation reaches the TA's expected use, from the stored diffusion fits
+    (ICBs and regions), in words; None where there is none."""
+    if row.headline != "index" or org["level"] not in ("icb", "region"):
+        return None
+    try:
+        d = q.diffusion(row.ta, org["level"])
+    except UptakeError:
+        return None
+    mine = next((o for o in d.get("organisations", []) if o["org"] == org["code"]), None)
+    return mine["forecast"]["text"] if mine and mine.get("forecast") else None
 
 
 @_guard

@@ -27,6 +27,7 @@ import numpy as np
 from . import rng as streams
 from .calendar import Month, months_since
 from .organisations import Organisations
+from ...catalogue.figures import england_register
 from .population import Population, Registers, age_fraction, sex_mask
 from .reference import Reference
 
@@ -122,6 +123,10 @@ def _resolve(ta, defaults: dict) -> tuple[float, float]:
     else:
         fraction = defaults["fraction_without_register"]
     share = ta.expected_uptake.share
+    total = england_register(ep.register) if ep.register else None
+    if ep.fraction is None and ta.expected_uptake.count and total:
+        # people expected to be treated nationally (TA733's 300,000): that share of the register
+        return ta.expected_uptake.count / total, 1.0
     return fraction, float(defaults["share"] if share is None else share)
 
 

@@ -31,6 +31,12 @@ def number(v, places: int = 0) -> str:
 
 
 @register.filter
+def about(v) -> str:
+    """People, rounded no more precisely than the sources (formats.about)."""
+    return formats.about(v)
+
+
+@register.filter
 def percent(v) -> str:
     return formats.percent(v)
 
