@@ -85,13 +85,20 @@ def similar(codes: list[str], values: np.ndarray, weights: list[float] | np.ndar
     if np.any(w < 0) or w.sum() <= 0:
         raise UptakeError("Similar-10: weights must be ≥ 0 and not all zero")
     z = standardise(x, variables)
-    order = np.argsort(np.asarray(codes, dtype=object), kind="stable")  # code order breaks ties
+    rank_of_code = np.empty(len(codes), dtype=np.int64)
+    rank_of_code[np.argsort(np.asarray(codes, dtype=object), kind="stable")] = np.arange(len(codes))
     out: list[Peer] = []
     for start in range(0, len(codes), _BLOCK):
         block = similarity_rows(z, w, slice(start, start + _BLOCK))
         for i, row in enumerate(block, start=start):
-            by_code = row[order]
-            ranked = order[np.argsort(by_code, kind="stable")]
-            chosen = [j for j in ranked if j != i and row[j] > 0][:n]
+            row = row.copy()
+            row[i] = np.inf
+            row[row <= 0] = np.inf  # NHS England drops similarity 0 (itself, or an identical twin)
+            k = min(n, int(np.isfinite(row).sum()))
+            if k == 0:
+                continue
+            cut = np.partition(row, k - 1)[k - 1]
+            near = np.flatnonzero(row <= cut)
+            chosen = near[np.lexsort((rank_of_code[near], row[near]))][:k]  # by similarity, then code
             out.extend(Peer(codes[i], codes[j], r, float(row[j])) for r, j in enumerate(chosen, start=1))
     return out
