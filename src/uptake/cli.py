@@ -351,6 +351,9 @@ def _demo_portal(home: Path | None, generated, fresh: bool, published: Path) -> 
     if fresh:
         clear_examples()
     knowledge = load_examples(accounts["member"], accounts["moderator"])
+    from .web.impact.seed import load_examples as load_impact_examples
+
+    knowledge.update(load_impact_examples(accounts["member"], accounts["moderator"]))
     from .web.alerts.seed import load_examples as load_alert_examples
 
     alerts = load_alert_examples(icb, fresh=fresh)
@@ -454,6 +457,7 @@ from . import cli_alerts  # noqa: E402,F401  (registers alerts send, subscribe, 
 from . import cli_fetch  # noqa: E402,F401  (registers fetch, update)
 from . import cli_ops  # noqa: E402,F401  (registers backup, restore, migrate)
 from . import cli_reports  # noqa: E402,F401  (registers report)
+from . import cli_peers  # noqa: E402,F401  (registers peers, impact)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -121,29 +121,58 @@ def profile(
     current_orgs: CurrentOption = False,
     home: HomeOption = None,
     as_json: JsonOption = False,
+    with_peers: Annotated[bool, typer.Option(
+        "--peers", help="Add each TA's median among the organisation's peers and its rank among them.")] = False,
 ) -> None:
     """One organisation against England and its peers for every catalogue TA."""
     from .services.scorecard import profile as build
 
     with _errors(), _analysis(home, engine, current_orgs) as an:
         p = build(an, org, month, min_items)
+        vs = _peer_rows(an, p, min_items) if with_peers else None
     rows = [{k: v for k, v in asdict(r).items() if k != "trend"} for r in p.rows]
-    _emit(fmt, as_json, p.to_dict(), rows, lambda: _show_profile(p))
+    data = p.to_dict()
+    if vs is not None:
+        data["peers"] = {"peers": vs[0], "by_ta": {ta: r.to_dict() for ta, r in vs[1].items()}}
+        for r in rows:
+            pr = vs[1].get(r["ta"])
+            r.update(peer_median=pr.peer_median if pr else None, peer_rank=pr.rank if pr else None,
+                     peers_ranked=pr.of if pr else None)
+    _emit(fmt, as_json, data, rows, lambda: _show_profile(p, vs))
 
 
-def _show_profile(p) -> None:
+def _peer_rows(an, p, min_items: int):
+    from .services.analysis import parse_month
+    from .services.peer_compare import peer_rows
+    from .services.peers import peers_of
+
+    peers = [x.peer for x in peers_of(an, p.org, p.level)]
+    return peers, peer_rows(an, p.org, p.level, parse_month(p.month), [r.ta for r in p.rows], min_items)
+
+
+def _show_profile(p, vs=None) -> None:
     parent = f"; part of {p.parent['name'] or p.parent['org']} ({p.parent['org']})" if p.parent else ""
     out.print(f"[bold]{p.name or p.org}[/] ({p.org}, {p.level}) — {p.month}{parent}. {p.membership}; engine {p.engine}.")
+    if vs is not None:
+        out.print(f"Peers: {', '.join(vs[0])}" if vs[0] else "Peers: none computed for this organisation "
+                  "(see `uptake peers`)")
     table = Table()
-    for col, justify in (("area", "left"), ("TA", "left"), ("medicine", "left"), ("value", "right"),
-                         ("England", "right"), ("percentile", "right"), ("funnel (adjusted)", "left"),
-                         ("last 12 months", "left")):
+    cols = [("area", "left"), ("TA", "left"), ("medicine", "left"), ("value", "right"), ("England", "right"),
+            ("percentile", "right"), ("funnel (adjusted)", "left"), ("last 12 months", "left")]
+    if vs is not None:
+        cols[5:5] = [("peer median", "right"), ("rank in peers", "right")]
+    for col, justify in cols:
         table.add_column(col, justify=justify)
     for r in p.rows:
         spec = _value_spec(r.headline)
-        table.add_row(r.area.replace("_", " "), r.ta, r.title.split(" for ")[0][:32],
-                      "*" if r.suppressed else _fmt(r.value, spec), _fmt(r.england_value, spec),
-                      _fmt(r.percentile, ".0f"), r.flag_998_od or "", _sparkline(r.trend))
+        cells = [r.area.replace("_", " "), r.ta, r.title.split(" for ")[0][:32],
+                 "*" if r.suppressed else _fmt(r.value, spec), _fmt(r.england_value, spec),
+                 _fmt(r.percentile, ".0f"), r.flag_998_od or "", _sparkline(r.trend)]
+        if vs is not None:
+            pr = vs[1].get(r.ta)
+            cells[5:5] = [_fmt(pr.peer_median if pr else None, spec),
+                          f"{pr.rank} of {pr.of}" if pr and pr.rank else "—"]
+        table.add_row(*cells)
     out.print(table)
 
 

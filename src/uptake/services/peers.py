@@ -207,3 +207,65 @@ def overlap(mine: PeerGroups, published: dict[str, list[tuple[str, float]]], n: 
         shares.append(len(by_org.get(o, set()) & theirs) / max(1, min(n, len(theirs))))
     return {"organisations": len(common), "mean_overlap": float(np.mean(shares)) if shares else None,
             "chance": n / max(1, universe - 1), "any_overlap": float(np.mean([s > 0 for s in shares])) if shares else None}
+
+
+PEER_LEVELS = ("practice", "pcn", "sub_icb", "icb")
+_PUBLISHED_TABLE = "peers"
+
+
+def _stored(src: Source, level: str) -> list[Peer] | None:
+    """The published peers of `level` (None when `src` is not a published scorecard)."""
+    query = getattr(src, "query", None)
+    if query is None:
+        return None
+    got = query("SELECT table_name FROM information_schema.tables WHERE table_name = ?", [_PUBLISHED_TABLE])
+    if got.num_rows == 0:
+        return []
+    rows = query(f"SELECT org, peer, rank, similarity FROM {_PUBLISHED_TABLE} WHERE level = ? ORDER BY org, rank",
+                 [level]).to_pylist()
+    return [Peer(r["org"], r["peer"], r["rank"], r["similarity"]) for r in rows]
+
+
+def level_peers(src: Source, level: str, imd: dict[str, float] | None = None) -> list[Peer]:
+    """Every peer pair of `level`: published, or computed once per source from its warehouse
+    (nothing when the data to compute them is not loaded)."""
+    cache = src.__dict__.setdefault("_peers_cache", {})
+    if level not in cache:
+        got = _stored(src, level)
+        if got is None:
+            try:
+                got = peer_groups(src, level, imd=imd).peers if level in PEER_LEVELS else []
+            except UptakeError:
+                got = []
+        cache[level] = got
+    return cache[level]
+
+
+def peers_of(src: Source, code: str, level: str) -> list[Peer]:
+    """The peers of one organisation, nearest first ([] when none are known)."""
+    return [p for p in level_peers(src, level) if p.org == code]
+
+
+def peer_table(groups: list[PeerGroups]):
+    """The published `peers` table: level, org, peer, rank, similarity."""
+    import pyarrow as pa
+
+    rows = [{"level": g.level, "org": p.org, "peer": p.peer, "rank": p.rank, "similarity": p.similarity}
+            for g in groups for p in g.peers]
+    return pa.Table.from_pylist(rows, schema=pa.schema([("level", pa.string()), ("org", pa.string()),
+                                                         ("peer", pa.string()), ("rank", pa.int32()),
+                                                         ("similarity", pa.float64())]))
+
+
+def publishable(an: Source, imd: dict[str, float] | None = None) -> tuple[list[PeerGroups], dict[str, list[str]]]:
+    """The peer groups of every level that can be computed, and each level's notes (or why not)."""
+    groups, notes = [], {}
+    for level in PEER_LEVELS:
+        try:
+            g = peer_groups(an, level, imd=imd)
+        except UptakeError as e:
+            notes[level] = [f"no peers: {e}"]
+            continue
+        groups.append(g)
+        notes[level] = [f"{g.method}: {', '.join(g.variables)} (list sizes {g.month})", *g.notes]
+    return groups, notes

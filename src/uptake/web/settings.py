@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "uptake.web.opportunities.apps.OpportunitiesConfig",
     "uptake.web.knowledge.apps.KnowledgeConfig",
     "uptake.web.alerts.apps.AlertsConfig",
+    "uptake.web.impact.apps.ImpactConfig",
     "axes",
 ]
 # Argon2 for new and changed passwords; older hashes are still read, and upgraded at sign-in.
