@@ -240,3 +240,7 @@ api.add_router("/opportunities", opportunities_router)
 from .alerts.api import router as alerts_router  # noqa: E402
 
 api.add_router("/alerts", alerts_router)
+
+from .impact.api import router as impact_router  # noqa: E402
+
+api.add_router("", impact_router)
