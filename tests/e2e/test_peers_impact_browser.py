@@ -6,8 +6,6 @@ measured change in uptake (the synthetic NHS plants a 1.5× step in QHM's DOACs 
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from e2e.test_knowledge_browser import expect_message, sign_in, sign_out

@@ -12,13 +12,12 @@ Each refuses a bad file with one line naming the file, the line, the column and 
 from __future__ import annotations
 
 import csv
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
-from .base import open_text
+from .base import non_negative_number, open_text
 
 
 @dataclass(frozen=True)
@@ -53,14 +52,7 @@ def _rows(path: Path) -> Iterator[tuple[int, list[str], list[str]]]:
             raise InputError(path, f"not valid CSV ({e})", line=reader.line_num) from None
 
 
-def _number(path: Path, line: int, column: str, text: str, what: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise InputError(path, f"{text.strip()!r} is not a number; expected {what}", line=line, column=column) from None
-    if not math.isfinite(v):
-        raise InputError(path, f"{text.strip()!r} is not a finite number; expected {what}", line=line, column=column)
-    return v
+_number = non_negative_number
 
 
 def _need(path: Path, header: list[str], names: list[str]) -> dict[str, int]:
@@ -93,7 +85,7 @@ def read_variable_table(path: Path) -> VariableTable:
         seen[code] = line
         codes.append(code)
         names.append(fields[1].strip())
-        values.append([_number(path, line, v, x, f"the value of {v}, a number")
+        values.append([_number(path, line, v, x, f"the value of {v}, a number ≥ 0")
                        for v, x in zip(variables, fields[2:])])
     if not codes:
         raise InputError(path, "no organisations; expected one line per organisation after the header")
@@ -108,8 +100,6 @@ def read_weights(path: Path) -> dict[str, float]:
         col = _need(path, header, ["Variable name", "Weights"])
         name = fields[col["Variable name"]].strip()
         w = _number(path, line, header[col["Weights"]], fields[col["Weights"]], "a weight ≥ 0")
-        if w < 0:
-            raise InputError(path, f"{w} is negative; expected a weight ≥ 0", line=line, column=header[col["Weights"]])
         out[name] = w
     if not out:
         raise InputError(path, "no weights; expected one line per variable")
@@ -140,8 +130,5 @@ def read_practice_imd(path: Path) -> dict[str, float]:
         if not text or text.upper() == "NA":
             continue  # a practice without a score is left out of the deprivation variable
         v = _number(path, line, header[col["imd_score"]], text, "an IMD score ≥ 0")
-        if v < 0:
-            raise InputError(path, f"{v} is negative; expected an IMD score ≥ 0", line=line,
-                             column=header[col["imd_score"]])
         out[code] = v
     return out

@@ -176,8 +176,11 @@ def ta_page(request, key: str):
                total=len(rows), page_range=range(1, pages + 1))
     # charts
     deciles = q.decile_series(item.id, level)
-    specs = {"funnel": charts.funnel(var.to_dict(),
-                                     value_label=_label(card), title=f"{item.id}: funnel plot, {card.month}")}
+    from .impact.peers_view import funnel_peers
+
+    specs = {"funnel": charts.funnel(var.to_dict(), value_label=_label(card),
+                                     title=f"{item.id}: funnel plot, {card.month}",
+                                     **funnel_peers(request.GET.get("org"), level))}
     specs["deciles"] = charts.deciles(deciles, value_label=_label(card),
                                       title=f"{item.id}: deciles across {LEVEL_NAMES[level]}s")
     diffusion = None

@@ -98,4 +98,4 @@ def test_a_bad_input_file_names_its_line_and_column(tmp_path):
     bad.write_text("CCGcode,name,IMDscore,poptot\n00L,North,22.1,331113\n00N,South,high,158453\n")
     with pytest.raises(InputError) as e:
         read_variable_table(bad)
-    assert str(e.value) == f"{bad}:3: column IMDscore: 'high' is not a number; expected the value of IMDscore, a number"
+    assert str(e.value) == f"{bad}:3: column IMDscore: 'high' is not a number; expected the value of IMDscore, a number ≥ 0"

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from datetime import date
 
-import pandas as pd
 
 from uptake.alerts.peer_rules import lowest_among_peers_alerts
 

@@ -11,7 +11,7 @@ from django.db import transaction
 
 from ...errors import UptakeError
 from ..knowledge.models import CaseStudy
-from ..knowledge.store import Invalid, today, unique_slug
+from ..knowledge.store import Invalid, judge, unique_slug
 from .models import CHECKLIST, Implementation, JointWorkingProject
 
 PROJECT_FIELDS = ("title", "summary", "nhs_partners", "industry_partners", "tas", "organisations", "started_on",
@@ -48,21 +48,7 @@ def save_project(author, fields: dict, *, project: JointWorkingProject | None = 
 def moderate_project(p: JointWorkingProject, moderator, *, action: str, checklist: dict[str, bool],
                      note: str = "") -> JointWorkingProject:
     """Publish (every governance check ticked) or return to the author with a note."""
-    p.checklist = {key: bool(checklist.get(key)) for key, _ in CHECKLIST}
-    if action == "publish":
-        missing = [label for key, label in CHECKLIST if not p.checklist[key]]
-        if missing:
-            raise Invalid("Publishing needs every check ticked; not yet: " + "; ".join(missing))
-        p.status = JointWorkingProject.PUBLISHED
-        p.published_on = today()
-    elif action == "return":
-        if not note.strip():
-            raise Invalid("Say what the author should change")
-        p.status = JointWorkingProject.RETURNED
-    else:
-        raise Invalid(f"unknown action {action!r}")
-    p.moderator_note = note
-    p.moderated_by = moderator
+    judge(p, CHECKLIST, moderator, action=action, checklist=checklist, note=note)
     p.save()
     return p
 

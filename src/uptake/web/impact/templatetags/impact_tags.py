@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import template
 
-from ...accounts.roles import is_member, is_moderator
+from ...accounts.roles import is_member
 from ...knowledge.views import may_change
 from ...store import published
 from ..measure import measure
