@@ -40,7 +40,6 @@ def make_epd(path: Path, rows: int, seed: int = 1) -> None:
     """Write `rows` rows in the current EPD layout: ~2,700 presentations per practice, like the real file."""
     rng = np.random.default_rng(seed)
     per_practice = 2700
-    practices = rows // per_practice + 1
     chunk = 500_000
     with pacsv.CSVWriter(path, pa.schema([(h, pa.string()) for h in HEADER]),
                          write_options=pacsv.WriteOptions(quoting_style="needed")) as writer:

@@ -596,12 +596,12 @@ def print_profile(run: Path, top: int = 20) -> None:
           f"{wsgi:.1f} s inside the WSGI application in all)")
     print(f"  by own time, top {top}:")
     print(f"  {'own s':>8}{'cum s':>8}{'calls':>11}  function")
-    for fn, cc, nc, tt, ct in sorted(rows, key=lambda r: -r[3])[:top]:
+    for fn, _cc, nc, tt, ct in sorted(rows, key=lambda r: -r[3])[:top]:
         print(f"  {tt:8.2f}{ct:8.2f}{nc:>11,}  {where(fn)}")
     print(f"  uptake's functions by cumulative time, top {top}:")
     print(f"  {'cum s':>8}{'share':>7}{'calls':>9}  function")
     ours = [r for r in rows if "/src/uptake/" in r[0][0] or "/uptake/" in r[0][0] and "site-packages" not in r[0][0]]
-    for fn, cc, nc, tt, ct in sorted(ours, key=lambda r: -r[4])[:top]:
+    for fn, cc, _nc, _tt, ct in sorted(ours, key=lambda r: -r[4])[:top]:
         print(f"  {ct:8.2f}{ct / wsgi if wsgi else 0:7.0%}{cc:>9,}  {where(fn)}")
 
 
@@ -823,7 +823,7 @@ def report(args, run: Path, mix: dict, locust_res: dict, server_cpu: float, mem:
     p_warm = line("portal: pages, search and API (warm set)", warm)
     line("portal incl. uncached practice pages", portal)
     base = {name: [r[2] for r in rows if r[1] == name] for name in BASELINES}
-    for name, t in base.items():
+    for name in base:
         line(name, [r for r in rows if r[1] == name])
     timeline(rows, portal_rows=warm, cpu=cpu_samples, step=max(2.0, round(args.duration / 6)))
     print(f"throughput: {len(rows) / span:.1f} requests/s in all, {len(portal) / span:.1f} of the portal's "

@@ -29,7 +29,7 @@ def _schema(*fields: tuple[str, pa.DataType, bool]) -> pa.Schema:
     return pa.schema([pa.field(name, typ, nullable=nullable) for name, typ, nullable in fields])
 
 
-S, F, I, D = pa.string(), pa.float64(), pa.int64(), pa.date32()
+S, F, I, D = pa.string(), pa.float64(), pa.int64(), pa.date32()  # noqa: E741 (I for int64)
 
 DATASETS: dict[str, Dataset] = {
     d.name: d

@@ -20,6 +20,7 @@ from ibis import _
 from uptake.catalogue import load_catalogue
 from uptake.engine import backends, inputs
 from uptake.engine.backends import connect
+from uptake.engine.backends import spark as spark_backend
 from uptake.errors import UptakeError
 from uptake.schemas import DATASETS
 from uptake.sources.synthetic import generate
@@ -169,10 +170,10 @@ def test_without_java_the_error_says_spark_needs_java_17(tmp_path, monkeypatch):
     monkeypatch.delenv("JAVA_HOME", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(UptakeError, match="Spark needs Java 17: no java on PATH and JAVA_HOME is not set"):
-        backends._require_java()
+        spark_backend._require_java()
     monkeypatch.setenv("JAVA_HOME", str(tmp_path / "nowhere"))
     with pytest.raises(UptakeError, match="Spark needs Java 17: JAVA_HOME=.*nowhere has no bin/java"):
-        backends._require_java()
+        spark_backend._require_java()
 
 
 @pytest.mark.parametrize("reported, major", [('openjdk version "11.0.2" 2019-01-15', 11),
@@ -183,13 +184,13 @@ def test_an_old_java_is_refused_with_its_version(tmp_path, monkeypatch, reported
     java.write_text(f"#!/bin/sh\necho '{reported}' >&2\n")
     java.chmod(java.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("JAVA_HOME", str(tmp_path))
-    assert backends.java_version(str(java)) == major
+    assert spark_backend.java_version(str(java)) == major
     with pytest.raises(UptakeError, match=f"Spark needs Java 17: .*java is Java {major}"):
-        backends._require_java()
+        spark_backend._require_java()
 
 
 def test_hadoop_paths_escape_glob_characters():
-    assert backends._hadoop_path(Path("/w h/[1]{a,b}/x.parquet")) == r"file:///w h/\[1\]\{a,b\}/x.parquet"
+    assert spark_backend._hadoop_path(Path("/w h/[1]{a,b}/x.parquet")) == r"file:///w h/\[1\]\{a,b\}/x.parquet"
 
 
 def test_conform_rounds_wider_decimals_and_drops_time_zones():
@@ -330,7 +331,7 @@ def test_asking_for_another_master_while_one_runs_is_an_error(warehouse, spark):
         connect(warehouse, "spark", spark_master=other)
 
 
-# --- the documented differences, pinned (update the table in backends.py if these change) -----
+# --- the documented differences, pinned (update the table in engine/backends/__init__.py if these change) -----
 
 
 DATA = pa.table({"i": pa.array([7, -7, 3], pa.int64()), "j": pa.array([2, 0, -2], pa.int64()),

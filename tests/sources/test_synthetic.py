@@ -270,7 +270,7 @@ def _product_months(root: Path) -> dict[str, list[tuple[dt.date, int]]]:
 @pytest.mark.parametrize("which", ["tiny", "moved"])
 def test_products_appear_after_their_ta_and_never_before(which, request):
     got = request.getfixturevalue(which)
-    root, result = got[0], got[1]
+    root = got[0]
     cat = got[2] if which == "moved" else load_catalogue()
     allowed = _first_allowed(cat)
     series = _product_months(root)

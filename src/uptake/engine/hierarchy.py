@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import ibis
 
-LEVELS = ("practice", "pcn", "sub_icb", "icb", "region")
+from ..vocabulary import ENGLAND, ENGLAND_CODE, TRUST  # noqa: F401 (re-exported to the engine's callers)
+from ..vocabulary import POPULATION_LEVELS as LEVELS
+
 # Trusts are a level the engine computes on request (hospital issues only: no registered patients),
 # after the population levels; they are not among the levels published for the portal.
-TRUST = "trust"
 ENGINE_LEVELS = (*LEVELS, TRUST)
-ENGLAND = "england"
-ENGLAND_CODE = "ENG"
 
 # How each kind of base organisation reaches each level: the chain of parent types to follow.
 PATHS: dict[str, dict[str, tuple[str, ...]]] = {

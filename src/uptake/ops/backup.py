@@ -322,7 +322,7 @@ def backup(inst: Instance, out: Path, *, on_stage: Callable[[str], None] | None 
             with wh._locked():  # no load commits (and sweeps files away) while they are copied
                 raw = wh.state_path.read_bytes()
                 state = wh.state()
-                for name, parts in sorted(state["datasets"].items()):
+                for _name, parts in sorted(state["datasets"].items()):
                     for part in parts.values():
                         for rel in part["files"]:
                             files.copy(inst.warehouse / rel, f"warehouse/{PurePosixPath(rel)}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
@@ -14,11 +15,15 @@ from ..engine import prepare as prep
 from ..engine import scorecard as sc
 from ..engine.hierarchy import ENGLAND, ENGLAND_CODE, LEVELS
 from ..errors import UptakeError
+from ..vocabulary import CHILD_LEVEL, PARENT_LEVEL, PUBLISHED_LEVELS
 from ..warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from ..engine.backends import Engine
 
 MEMBERSHIP_VALID = "membership valid in each month"
 MEMBERSHIP_CURRENT = "current membership (the latest month's) for every month"
-ALL_LEVELS = (*LEVELS, ENGLAND)
+ALL_LEVELS = PUBLISHED_LEVELS
 
 
 def parse_month(text: str) -> date:
@@ -35,19 +40,49 @@ def check_level(level: str) -> str:
     return level
 
 
-CHILD_LEVEL = {"england": "region", "region": "icb", "icb": "sub_icb", "sub_icb": "pcn", "pcn": "practice"}
-PARENT_LEVEL = {"practice": "pcn", "pcn": "sub_icb", "sub_icb": "icb", "icb": "region", "region": ENGLAND}
 
 
 class Source:
     """What the scorecard services read: scorecard rows from the engine (`Analysis`) or from the
     precomputed tables the portal serves (`uptake.services.published.Published`). Subclasses
-    provide catalogue, measures, current_orgs, months(), names(), ta_table(), measure_table(),
-    org_series(), relatives(), close(), describe() and engine_name."""
+    provide the attributes and the methods that raise NotImplementedError here."""
 
     catalogue: Catalogue
     measures: tuple[Measure, ...]
     current_orgs: bool
+    datasets: tuple[str, ...]
+
+    # --- what each kind of source provides ----------------------------------------------------
+
+    @property
+    def engine_name(self) -> str:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def months(self) -> list[date]:
+        raise NotImplementedError
+
+    def names(self) -> dict[tuple[str, str], str]:
+        raise NotImplementedError
+
+    def ta_table(self, tas: list[str], months: list[date], levels: tuple[str, ...]) -> pa.Table:
+        raise NotImplementedError
+
+    def measure_table(self, measure_ids: list[str], months: list[date], levels: tuple[str, ...]) -> pa.Table:
+        raise NotImplementedError
+
+    def org_series(self, code: str, level: str, tas: list[str], months: list[date]) -> list[dict]:
+        raise NotImplementedError
+
+    def relatives(self, code: str, level: str, when: date, *, upward: bool) -> list[dict]:
+        raise NotImplementedError
+
+    # --- shared -------------------------------------------------------------------------------
 
     def month(self, text: str | None) -> date:
         """The month asked for, or the latest with prescribing; refused when none is loaded."""
@@ -118,7 +153,7 @@ class Analysis(Source):
     """Opened with `open_analysis`; close it (or use it as a context manager) when done."""
 
     warehouse: Warehouse
-    engine: object  # uptake.engine.backends.Engine
+    engine: Engine
     catalogue: Catalogue
     measures: tuple[Measure, ...]
     datasets: tuple[str, ...]

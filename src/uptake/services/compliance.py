@@ -31,6 +31,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import Any
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 
@@ -170,7 +171,7 @@ def status_of(req: Requirement, decisions: Sequence[Decision], as_of: date, *, i
               icb_name: str | None = None, formulary: str | None = None) -> Status:
     """The status of one TA for one formulary as of a date, from that formulary's decisions on
     the TA (any order; those after `as_of` are ignored)."""
-    base = dict(icb=icb, icb_name=icb_name, formulary=formulary, ta=req.ta, ta_title=req.title,
+    base: dict[str, Any] = dict(icb=icb, icb_name=icb_name, formulary=formulary, ta=req.ta, ta_title=req.title,
                 published=req.published, deadline=req.deadline, deadline_days=req.deadline_days)
     in_force = sorted((d for d in decisions if d.decision_date <= as_of), key=lambda d: d.decision_date)
     if not in_force:
@@ -252,10 +253,11 @@ class Compliance:
             t = _tally(rows.get(icb.code, []))
             out.append(IcbSummary(icb.code, icb.name, icb.formulary, t["counts"], t["judged"], t["on_time_pct"],
                                   t["median_days"]))
-        ranked = sorted((s for s in out if s.on_time_pct is not None),
-                        key=lambda s: (-s.on_time_pct, s.median_days if s.median_days is not None else 1e9, s.icb))
-        for i, s in enumerate(ranked, 1):
-            s.rank = i
+        judged = [s for s in out if s.on_time_pct is not None]
+        ranked = sorted(judged, key=lambda s: (-(s.on_time_pct or 0.0),
+                                                s.median_days if s.median_days is not None else 1e9, s.icb))
+        for i, summary in enumerate(ranked, 1):
+            summary.rank = i
         return ranked + sorted((s for s in out if s.on_time_pct is None), key=lambda s: s.icb)
 
     def national(self) -> dict:

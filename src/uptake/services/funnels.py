@@ -20,9 +20,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..engine.hierarchy import ENGLAND
+from ..engine.stats.funnel import FunnelResult, Kind
 from ..engine.stats.funnel import funnel as funnel_statistics
 
-KIND = {"index": "rate", "per_1000": "rate", "items_per_1000": "rate", "proportion": "proportion",
+KIND: dict[str, Kind] = {"index": "rate", "per_1000": "rate", "items_per_1000": "rate", "proportion": "proportion",
         "rate_per_1000": "rate"}
 SCALE = {"index": 1.0, "per_1000": 1000.0, "items_per_1000": 1000.0, "proportion": 1.0, "rate_per_1000": 1000.0}
 
@@ -44,7 +45,7 @@ class FunnelSummary:
 @dataclass
 class FunnelRows:
     summary: FunnelSummary
-    result: object  # uptake.engine.stats.funnel.FunnelResult
+    result: FunnelResult
     scale: float
 
     def flags(self, i: int) -> tuple[str | None, str | None, str | None]:

@@ -62,9 +62,9 @@ def national_picture(an: Source, month: str | None = None) -> NationalPicture:
         picture.rows.append(NationalRow(
             ta=ta.id, title=ta.title, area=ta.clinical_area,
             products=", ".join(p.name for p in ta.products) or "—", headline=headline,
-            value=eng["value"] if used else None,
-            patients=eng["patients"] if used else None,
-            expected=eng["expected"] if eng else None, index=eng["index"] if used else None,
+            value=eng["value"] if eng and used else None,
+            patients=eng["patients"] if eng and used else None,
+            expected=eng["expected"] if eng else None, index=eng["index"] if eng and used else None,
             icbs=len(icbs) if used else 0, icbs_lagging=lagging))
     return picture
 

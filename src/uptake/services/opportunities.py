@@ -85,7 +85,7 @@ def benchmark_value(o: Opportunity, m: Measure, values: list[float]) -> float | 
     """NHS England's target, or the best-quartile centile of the ICBs' values."""
     if o.benchmark.kind == "target":
         return o.benchmark.value
-    if o.benchmark.kind == "best_quartile" and values:
+    if o.benchmark.kind == "best_quartile" and values and o.benchmark.centile is not None:
         return float(np.percentile(np.asarray(values, dtype=float), o.benchmark.centile))
     return None
 
@@ -182,6 +182,7 @@ def rank_for_icb(views: list[OpportunityView], icb: str) -> list[Ranked]:
 
     def key(r: Ranked):
         s = r.standing
+        assert s is not None  # measured: every one has a standing
         relative = (s.gap / abs(r.benchmark)) if s.gap is not None and r.benchmark else 0.0
         return (-(s.spend_a_year or 0.0), -relative, r.opportunity.number)
 

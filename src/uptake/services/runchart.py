@@ -32,7 +32,7 @@ RULE_LABEL = {
     "trend": f"a trend of {spc.TREND_LENGTH} or more points rising or falling",
 }
 FEW_POINTS = 12  # below this, read the limits with care (see docs/metrics.md, run charts)
-DIRECTION_IMPROVEMENT = {"higher": "increase", "lower": "decrease", "none": None}
+DIRECTION_IMPROVEMENT: dict[str, spc.Improvement | None] = {"higher": "increase", "lower": "decrease", "none": None}
 
 
 @dataclass
@@ -189,7 +189,7 @@ def _signals(months: list[str], x: np.ndarray, res: spc.XmRResult, improvement: 
     return sorted(found, key=lambda g: (g.start, RULES.index(g.rule)))
 
 
-def run_chart(months: list[str], values: list[float | None], *, improvement: str | None = "increase",
+def run_chart(months: list[str], values: list[float | None], *, improvement: spc.Improvement | None = "increase",
               baseline: int | None = None, suppressed: frozenset[str] | set[str] = frozenset()) -> RunChart:
     """The XmR chart of a monthly series (months as YYYY-MM, oldest first). Months whose value
     is None are left out of the chart (so the months either side count as consecutive) and
@@ -318,7 +318,9 @@ def runchart(an: Source, subject: str, org: str = ENGLAND_CODE, level: str | Non
         raise UptakeError(f"{item.id} has no headline value to chart: the catalogue has no primary-care "
                           "presentation or hospital product with a daily dose for it")
     by_month = {r["month"]: r for r in rows}
-    labels, values, hidden = [], [], []
+    labels: list[str] = []
+    values: list[float | None] = []
+    hidden: list[str] = []
     for m in months:
         r = by_month.get(m)
         labels.append(f"{m:%Y-%m}")

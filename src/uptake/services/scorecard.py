@@ -19,6 +19,7 @@ from ..engine.prepare import headline as catalogue_headline
 from ..engine.prepare import in_primary_care
 from ..engine.stats.ranking import deciles
 from ..errors import UptakeError
+from ..vocabulary import HEADLINE_LABEL
 from .analysis import ALL_LEVELS, CHILD_LEVEL, Source
 from .funnels import FunnelSummary, funnel_for, measure_headline
 
@@ -27,14 +28,6 @@ DEFAULT_MIN_ITEMS = 5
 SUPPRESSIBLE = ("items", "quantity", "cost", "patients", "ddd", "numerator", "value", "index", "per_1000",
                 "per_100_eligible", "items_per_1000", "ddd_per_100k", "percentile", "flag_95", "flag_998",
                 "flag_998_od")
-HEADLINE_LABEL = {
-    "index": "uptake index (patients treated ÷ expected)",
-    "per_1000": "patients treated per 1,000 registered",
-    "items_per_1000": "items per 1,000 registered",
-    "proportion": "share",
-    "rate_per_1000": "per 1,000 registered patients",
-    "none": "nothing: no primary-care presentation or hospital product with a daily dose in the catalogue",
-}
 # Levels the scorecard can be shown at: the published ones, England, and trusts (hospital issues only).
 SCORECARD_LEVELS = (*ALL_LEVELS, TRUST)
 

@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass
 
 from rapidfuzz import fuzz, process
 
-LEVEL_NAMES = {"england": "England", "region": "NHS region", "icb": "ICB", "sub_icb": "Sub-ICB location",
-               "pcn": "PCN", "practice": "GP practice"}
+from ..vocabulary import LEVEL_NAMES
+
 STOP = {"nhs", "and", "of", "the", "for", "integrated", "care", "board", "icb", "pcn", "with", "in", "a", "to"}
 WORD_CUTOFF = 60  # a query word closer than this to no word of a name adds nothing
 MIN_SCORE = 70

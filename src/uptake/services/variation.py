@@ -50,7 +50,7 @@ class Variation:
     scorecard: Scorecard
     summary: dict
     points: list[FunnelPoint]
-    curves: dict[str, list[float]]
+    curves: dict[str, list[float | None]]
     opportunity: Opportunity | None
 
     def to_dict(self) -> dict:
@@ -73,7 +73,7 @@ def variation(an: Source, subject: str, level: str = "sub_icb", month: str | Non
     unsuppressed = [asdict(r) for r in sorted(full.rows, key=lambda r: r.org)]
     f = funnel_for(card.headline, unsuppressed)
     points: list[FunnelPoint] = []
-    curves: dict[str, list[float]] = {}
+    curves: dict[str, list[float | None]] = {}
     if f is not None and bool(np.isfinite(f.result.value).any()):  # no area compared: no funnel to draw
         r = f.result
         for i, row in enumerate(rows):
@@ -106,7 +106,7 @@ def _sizes(headline: str, rows: list[dict]):
     return num, den * pooled, den
 
 
-def _opportunity(card: Scorecard, rows: list[dict], hidden: set[str] = frozenset()) -> Opportunity | None:
+def _opportunity(card: Scorecard, rows: list[dict], hidden: frozenset[str] | set[str] = frozenset()) -> Opportunity | None:
     """Additional patients treated if every organisation below the 80th centile of the headline
     value reached it (higher is better), at England's cost per patient-month."""
     if card.kind != "ta" or card.headline not in ("index", "per_1000"):
@@ -118,7 +118,7 @@ def _opportunity(card: Scorecard, rows: list[dict], hidden: set[str] = frozenset
     eng = card.england
     # England's cost per patient-month, primary care's actual cost and hospitals' indicative cost together
     cost = None if eng is None or eng.cost is None else eng.cost + (eng.secondary_cost or 0.0)
-    cost_per_patient = cost / eng.patients if cost is not None and eng.patients else None
+    cost_per_patient = cost / eng.patients if eng is not None and cost is not None and eng.patients else None
     by_org = []
     for r in rows:
         if r.get("value") is None or r["value"] >= bench :

@@ -275,7 +275,7 @@ def count_complete_lines(header: Header) -> int | None:
     n = 0
     try:
         with open_text(header.path, encoding="latin-1") as f:
-            for n, _ in enumerate(f, start=1):
+            for n, _ in enumerate(f, start=1):  # noqa: B007 (n, the last line, is read below)
                 pass
     except (EOFError, OSError):
         pass

@@ -13,6 +13,7 @@ from pydantic import Field
 
 from ..errors import UptakeError
 from ..services.scorecard import Profile, Scorecard
+from ..vocabulary import PUBLISHED_LEVELS
 from . import queries as q
 from .api_common import ERRORS, FORMAT, MONTH, MonthFormat, csv_response, wants_csv
 from .store import NotPublished
@@ -22,7 +23,7 @@ api = NinjaAPI(title="uptake API", version="1", urls_namespace="api",
                            "organisation in England, from the published scorecard. Every figure is defined at "
                            "/definitions/.")
 
-Level = Literal["practice", "pcn", "sub_icb", "icb", "region", "england"]
+Level = Literal[PUBLISHED_LEVELS]  # type: ignore[valid-type]
 
 
 class Filters(Schema):

@@ -14,7 +14,7 @@ from ..reports.build import Context
 from . import queries as q
 from .compliance.queries import as_of
 from .store import published
-from .views import _guard
+from .pages import guard as _guard
 
 CONTENT_TYPES = {"pdf": "application/pdf", "html": "text/html; charset=utf-8"}
 

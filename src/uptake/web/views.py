@@ -3,7 +3,6 @@ templates plain values and Vega-Lite specs (`uptake.charts`); no SQL here."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -20,6 +19,8 @@ from ..services.analysis import ALL_LEVELS
 from ..services.scorecard import DEFAULT_MIN_ITEMS, HEADLINE_LABEL, SUPPRESSIBLE
 from ..services.search import LEVEL_NAMES
 from . import queries as q
+from .pages import guard as _guard
+from .pages import map_levels as _map_levels
 from .store import NotPublished, published
 
 LEVEL_CHOICES = [lv for lv in ALL_LEVELS if lv != ENGLAND]
@@ -36,23 +37,6 @@ def site_context(request: HttpRequest) -> dict:
                 "level_names": LEVEL_NAMES}
     except NotPublished:
         return {"published_at": None, "level_names": LEVEL_NAMES}
-
-
-def _guard(view):
-    """Pages answer a bad code with 404 and a bad month or level with 400, in the site's design."""
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except q.NotFound as exc:
-            return render(request, "uptake/error.html", {"title": "Not found", "message": str(exc)}, status=404)
-        except NotPublished as exc:
-            return render(request, "uptake/error.html", {"title": "Nothing published yet", "message": str(exc)},
-                          status=503)
-        except UptakeError as exc:
-            return render(request, "uptake/error.html", {"title": "Cannot show that", "message": str(exc)},
-                          status=400)
-    wrapper.__name__ = view.__name__
-    return wrapper
 
 
 def _value_unit(headline: str) -> str:
@@ -204,7 +188,7 @@ def ta_page(request, key: str):
                summary=var.summary, opportunity=var.opportunity)
     if is_ta:
         from .compliance.queries import as_of
-        from .compliance.views import TAGS, ta_section
+        from .compliance.sections import TAGS, ta_section
 
         ctx["compliance"] = ta_section(item.id, as_of(None))
         ctx["tags"] = TAGS
@@ -217,11 +201,11 @@ def ta_page(request, key: str):
 def _related(*, ta: str | None = None, organisation: str | None = None, area: str | None = None) -> dict:
     """What the knowledge portal holds about a TA or an organisation, for its page."""
     from .knowledge import queries as kq
-    from .knowledge.views import BARRIER_TYPE_LABELS
+    from .knowledge.models import BARRIER_TYPES
 
     return {"ta": ta, "case_studies": kq.case_studies_for(ta=ta, organisation=organisation),
             "barriers": kq.barriers_for(ta=ta, organisation=organisation),
-            "guides": kq.guides_for(ta=ta, area=area) if ta else [], "type_labels": BARRIER_TYPE_LABELS}
+            "guides": kq.guides_for(ta=ta, area=area) if ta else [], "type_labels": dict(BARRIER_TYPES)}
 
 
 def _label(card) -> str:
@@ -233,13 +217,6 @@ def _int(text, default: int) -> int:
         return int(text)
     except (TypeError, ValueError):
         return default
-
-
-def _map_levels() -> list[str]:
-    meta = settings.GEO_DIR / "maps.json"
-    if not meta.exists():
-        return []
-    return [lv for lv in json.loads(meta.read_text())["levels"] if (settings.GEO_DIR / f"{lv}.geojson").exists()]
 
 
 def map_file(request, level: str):

@@ -141,7 +141,7 @@ def build(ref: Reference, scale: Scale, months: list[Month], seed: int) -> Organ
     counts = np.array([counts[[x.code for x in ref.icbs].index(i.code)] for i in icbs])
 
     # Practices in each ICB, spread over its sub-ICB locations by population.
-    practice_icb, practice_sub, all_subs = [], [], []
+    practice_icb, practice_sub = [], []
     subs_by_icb = {i.code: sorted((s for s in ref.sub_icbs if s.icb == i.code), key=lambda s: s.code) for i in icbs}
     for k, icb in enumerate(icbs):
         subs = subs_by_icb[icb.code]
@@ -195,7 +195,7 @@ def build(ref: Reference, scale: Scale, months: list[Month], seed: int) -> Organ
 
     # Opening dates long before the period, mostly 1974 (when the NHS reorganised) as in ODS.
     opened: list[dt.date] = []
-    for j in range(n):
+    for _ in range(n):
         if rng.random() < 0.55:
             opened.append(dt.date(1974, 4, 1))
         else:

@@ -3,30 +3,19 @@ TA decision history with the editors' form, and the section of a TA page."""
 
 from __future__ import annotations
 
-from datetime import date
 
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import reverse
 
-from ... import charts
 from ...services import compliance as rules
 from ..accounts.roles import can_edit, display_name
-from ..views import _guard, _map_levels
+from ..pages import guard as _guard
 from . import queries as cq
 from . import store
+from .sections import TAGS
 from .forms import DecisionForm
 from .models import Decision
-
-STATUS_COLOURS = {
-    "on_time": charts.PALETTE["green"], "late": charts.PALETTE["warm_yellow"], "rejected": charts.PALETTE["dark_red"],
-    "overdue": charts.PALETTE["red"], "due_soon": charts.PALETTE["purple"], "not_yet_due": charts.PALETTE["light_blue"],
-    "not_applicable": charts.PALETTE["mid_grey"],
-}
-TAGS = {"on_time": "green", "late": "yellow", "rejected": "red", "overdue": "red", "due_soon": "purple",
-        "not_yet_due": "blue", "not_applicable": "grey"}
-
 
 def _common(request) -> dict:
     day = cq.as_of(request.GET.get("as_of"))
@@ -119,27 +108,3 @@ def decision_page(request, code: str, ta: str):
            "can_edit": editor, "status": status, "as_of": day, "tags": TAGS,
            "changes": store.history(formulary.code, ta)[:100] if formulary else []}
     return render(request, "compliance/decision.html", ctx)  # form errors re-render the page, as 200
-
-
-def ta_section(ta: str, day: date) -> dict | None:
-    """The compliance section of a TA page: counts, a map of ICBs by status, and each ICB's
-    status beside its uptake."""
-    c = cq.current(day, [ta])
-    statuses = c.for_ta(ta)
-    if not statuses:
-        return None
-    rows = rules.beside_uptake(statuses, cq.uptake_by_icb(ta))
-    order = {s: i for i, s in enumerate(rules.STATUSES)}
-    rows.sort(key=lambda r: (order[r["status"]], r["icb_name"] or r["icb"]))
-    section = {"as_of": day, "summary": c.ta_summary(ta), "rows": rows}
-    if "icb" in _map_levels():
-        section["map"] = charts.category_map(
-            reverse("map_file", args=["icb"]),
-            [{"org": r["icb"], "category": r["status"],
-              "detail": (f"{r['days_late']} days late" if r["days_late"] else
-                         f"{r['days_overdue']} days overdue" if r["days_overdue"] else r["reason"] or "")}
-             for r in rows],
-            title=f"{ta}: formulary status by ICB, {day:%d %B %Y}", level_label="ICB", legend="Formulary status",
-            categories=[(s, rules.STATUS_LABELS[s], STATUS_COLOURS[s]) for s in rules.STATUSES],
-            org_url=reverse("compliance_icb", args=["XXX"]).replace("XXX", "{org}"))
-    return section

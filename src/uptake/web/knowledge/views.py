@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from ..accounts.roles import is_member, is_moderator
 from ..store import published
-from ..views import _guard
+from ..pages import guard as _guard
 from . import queries as kq
 from . import store, uploads
 from .forms import (

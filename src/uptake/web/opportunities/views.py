@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from ...errors import UptakeError
 from ...services import opportunities as so
 from ..accounts.roles import can_edit, display_name
-from ..views import _guard
+from ..pages import guard as _guard
 from . import queries as oq
 from . import store
 from .models import MINIMUM, YEAR
