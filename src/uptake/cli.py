@@ -450,14 +450,13 @@ def demo(
         serve_portal(home=home)
 
 
-from . import cli_analysis  # noqa: E402,F401  (registers scorecard, profile, variation, diffusion, funnel)
+from . import cli_analysis  # noqa: E402,F401  (registers scorecard, profile, variation, diffusion, funnel, peers, impact)
 from . import cli_portal  # noqa: E402,F401  (registers publish, serve)
 from . import cli_compliance  # noqa: E402,F401  (registers compliance, user)
 from . import cli_alerts  # noqa: E402,F401  (registers alerts send, subscribe, list, log)
 from . import cli_fetch  # noqa: E402,F401  (registers fetch, update)
 from . import cli_ops  # noqa: E402,F401  (registers backup, restore, migrate)
 from . import cli_reports  # noqa: E402,F401  (registers report)
-from . import cli_peers  # noqa: E402,F401  (registers peers, impact)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

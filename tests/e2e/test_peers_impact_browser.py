@@ -25,7 +25,7 @@ def test_an_org_page_shows_its_peers(visit, api):
     expect(section.locator("h2")).to_have_text("Against its 10 most similar organisations")
     shown = [a.get_attribute("data-peer") for a in section.locator("#peer-list a").all()]
     assert shown == codes
-    row = page.locator('#peer-table tr[data-ta="TA275"]')
+    row = page.locator('#peer-table tr[data-peer-ta="TA275"]')
     by_ta = {r["ta"]: r for r in want["by_ta"]}
     assert row.locator(".peer-rank").inner_text().startswith(f"{by_ta['TA275']['rank']} of {by_ta['TA275']['of']}")
     assert row.locator(".peer-median").inner_text().strip() not in ("", "—")

@@ -9,6 +9,10 @@ import re
 from statistics import median
 
 
+def _percent(index: float) -> str:
+    return f"{100 * index:.0f}%"
+
+
 def _peers(pub, code: str) -> list[str]:
     return pub.query("SELECT peer FROM peers WHERE level = 'icb' AND org = ? ORDER BY rank", [code]).column(0).to_pylist()
 
@@ -17,12 +21,12 @@ def test_the_org_page_shows_its_peers_and_their_median(client, pub):
     page = client.get("/org/QHM/").content.decode()
     peers = _peers(pub, "QHM")
     assert re.findall(r'data-peer="([A-Z0-9]+)"', page) == peers and len(peers) == 10
-    row = re.search(r'<tr class="nhsuk-table__row" data-ta="TA275"><td class="nhsuk-table__cell"><a href="[^"]*org=QHM'
+    row = re.search(r'<tr class="nhsuk-table__row" data-peer-ta="TA275"><td class="nhsuk-table__cell"><a href="[^"]*org=QHM'
                     r'#h-funnel" class="peer-funnel-link">TA275</a></td>(.*?)</tr>', page, re.S).group(1)
     t = pub.query("SELECT org, value FROM ta_scorecard WHERE ta = 'TA275' AND level = 'icb' AND month = DATE '2022-09-01'"
                   ).to_pandas().set_index("org").value
     med = re.search(r'peer-median">([^<]*)<', row).group(1).strip()
-    assert float(med) == round(median(t[peers]), 2)  # the index is shown to two decimals
+    assert med == _percent(median(t[peers]))  # the uptake index is shown as a whole percentage
     rank = 1 + int((t[[*peers, "QHM"]] > t["QHM"]).sum())
     assert re.search(r'peer-rank">(\d+) of 11', row).group(1) == str(rank)
 
@@ -67,5 +71,5 @@ def test_the_icb_report_has_a_peers_section(db, pub):
     row = next(r for r in table.rows if r[0] == "TA275")
     t = pub.query("SELECT org, value FROM ta_scorecard WHERE ta = 'TA275' AND level = 'icb' AND month = DATE '2022-09-01'"
                   ).to_pandas().set_index("org").value
-    assert float(row[2]) == round(median(t[peers]), 2)
+    assert row[2] == _percent(median(t[peers]))
     assert row[3] == f"{1 + int((t[[*peers, 'QHM']] > t['QHM']).sum())} of 11"

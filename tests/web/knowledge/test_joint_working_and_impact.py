@@ -115,3 +115,23 @@ def test_not_enough_data_is_said_on_the_page(as_, people):
     page = _text(Client().get(f"/learning/joint-working/{p.slug}/"))
     # the tiny NHS ends in September 2022: 4 months after June
     assert "not enough data: 12 month(s) before and 4 after" in page
+
+
+def test_the_demos_examples_carry_dates_and_a_project(people):
+    from uptake.web.impact.models import Implementation, JointWorkingProject
+    from uptake.web.impact.seed import load_examples as load_impact
+    from uptake.web.knowledge.models import CaseStudy
+    from uptake.web.knowledge.seed import load_examples
+
+    load_examples(people["member"], people["moderator"])
+    made = load_impact(people["member"], people["moderator"])
+    assert made == {"implementations": 5, "projects": 1}
+    doac = CaseStudy.objects.get(title="Switching to a DOAC at the anticoagulation clinic's annual review")
+    assert Implementation.objects.get(case_study=doac).implemented_on == date(2021, 10, 1)
+    project = JointWorkingProject.objects.get(example=True)
+    assert project.status == "published" and all(project.checklist.values())
+    page = _text(Client().get(f"/learning/case-studies/{doac.slug}/"))
+    # the planted step: every DOAC TA of QHM rises against its peers from October 2021
+    for ta in ("TA249", "TA256", "TA275", "TA355"):
+        assert re.search(rf"{ta} QHM October 2021 difference-in-differences: \+[\d.]+ index \(95% interval \+", page), ta
+    assert load_impact(people["member"], people["moderator"]) == {"implementations": 5, "projects": 0}

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from ..accounts.roles import is_member, is_moderator
 from ..knowledge.models import CaseStudy
-from ..knowledge.views import may_change, member_required, moderator_required
+from ..knowledge.access import may_change, member_required, moderator_required
 from . import store
 from .forms import ImplementationForm, ModerationForm, ProjectForm
 from .measure import measure

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django import template
 
 from ...accounts.roles import is_member
-from ...knowledge.views import may_change
+from ...knowledge.access import may_change
 from ...store import published
 from ..measure import measure
 from ..store import case_study_interventions, org_interventions
