@@ -103,3 +103,21 @@ def pg_database():
         for name in made:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+# The public view's data (issue 19): the tiny NHS's practices (its epraccur), the real postcode
+# lookup for 9 postcode areas and the real recorded trials, in a warehouse of their own so that
+# the tiny warehouse the other tests share is left as it is.
+PUBLIC_TRIAL_FILES = ("ctgov_download_128studies_digital_therapeutics.json.gz", "ctgov_download_50studies_2023-06.json.gz",
+                      "ctgov_download_10studies_2023-06.json.gz", "isrctn_9trials_ctrdata_json.json")
+
+
+@pytest.fixture(scope="session")
+def public_warehouse(tiny_warehouse, shared_data, tmp_path_factory) -> Warehouse:
+    wh = Warehouse(tmp_path_factory.mktemp("public") / "warehouse")
+    wh.load(tiny_warehouse.root.parent / "files" / "ods" / "epraccur.csv")
+    for path in sorted((shared_data / "geo" / "nspl_nov2021_9_postcode_areas").glob("NSPL_*.csv.gz")):
+        wh.load(path)
+    for name in PUBLIC_TRIAL_FILES:
+        wh.load(shared_data / "trials" / name)
+    return wh

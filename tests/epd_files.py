@@ -42,3 +42,23 @@ def write_epd(path: Path, rows: list[list[str]], header: list[str] | None = None
 def good_epd_rows(month: str = "202209", practices: int = 3, codes: int = 4) -> list[list[str]]:
     bnf = ["0208020Z0AAAAAA", "0208020Z0AAABAB", "0208020X0AAAAAA", "0601022B0AAABAB", "0212000B0AAAAAA"]
     return [epd_row(month, f"A8100{p}", bnf[c], "56", str(1 + p + c)) for p in range(practices) for c in range(codes)]
+
+
+DOAC_MEASURE_BY_CCG = "epd/doac_vs_warfarin_measure_ccg_monthly_2015_2020.csv"
+
+
+def write_doac_by_ccg(shared_data: Path, months: list[str], path: Path):
+    """OpenPrescribing's DOAC measure by CCG (keyed by the 135 CCG codes of 2020), for `months`
+    ('2020-07-01'), written in the layout of OpenPrescribing's CCG downloads (date, row_id,
+    bnf_code, items): the DOAC items under apixaban's chemical code and the warfarin items
+    (DOAC + warfarin − DOAC) under warfarin's. doac_share counts the four DOACs alike, so its
+    numerator and denominator are the measure's own columns. Returns the measure's rows (pandas)."""
+    import pandas as pd
+
+    raw = pd.read_csv(shared_data / DOAC_MEASURE_BY_CCG, dtype={"pct_id": str})
+    raw = raw[raw.month.isin(months)]
+    doac = raw.assign(bnf_code="0208020Z0", items=raw.total_doac_items)
+    warfarin = raw.assign(bnf_code="0208020V0", items=raw.total_doac_warfain - raw.total_doac_items)
+    pd.concat([doac, warfarin])[["month", "pct_id", "bnf_code", "items"]].rename(
+        columns={"month": "date", "pct_id": "row_id"}).to_csv(path, index=False)
+    return raw

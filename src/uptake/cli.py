@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,16 +33,26 @@ CurrentOption = Annotated[bool, typer.Option("--current-orgs", help="Map every m
 MonthOption = Annotated[Optional[str], typer.Option("--month", help="YYYY-MM (default: the latest loaded).")]
 LevelOption = Annotated[str, typer.Option("--level", help="region, icb, sub_icb, pcn or practice (scorecard: or trust).")]
 FormatOption = Annotated[str, typer.Option("--format", help="table, csv or json.")]
-MinItemsOption = Annotated[int, typer.Option("--min-items", help="Suppress observed figures below this many items.")]
+MinItemsOption = Annotated[int, typer.Option("--min-items", min=0, max=1_000_000,
+                                                        help="Suppress observed figures below this many items.")]
 
 
 class State:
     home: Path | None = None
 
 
+CatalogueOption = Annotated[Optional[Path], typer.Option(
+    "--catalogue", help="Your own catalogue folder (technology_appraisals/, measures/, areas.yaml), merged with the "
+                        "built-in one (default $UPTAKE_CATALOGUE).")]
+
+
 @app.callback()
-def main(home: HomeOption = None) -> None:
+def main(home: HomeOption = None, catalogue: CatalogueOption = None) -> None:
     State.home = home
+    if catalogue is not None:
+        from .catalogue.user import ENV
+
+        os.environ[ENV] = str(catalogue)  # every later load_catalogue() and load_measures() reads it
 
 
 def _home(home: Path | None) -> Path:
@@ -87,6 +98,11 @@ def _fmt(v, spec: str = ",.1f") -> str:
     return "—" if v is None else format(v, spec)
 
 
+def _share(v: float | None) -> str:
+    """A catalogue fraction or share as a percentage, or why there is none."""
+    return "an unstated share (no sourced figure)" if v is None else f"{v:.0%}"
+
+
 def _value_spec(headline: str) -> str:
     return ".0%" if headline in ("index", "proportion") else ",.2f"
 
@@ -116,10 +132,13 @@ def _emit(fmt: str, as_json: bool, data: dict, rows: list[dict], show) -> None:
 def ingest(
     files: Annotated[list[Path], typer.Argument(help="Files to load (CSV, plain or gzip).")],
     format: Annotated[Optional[str], typer.Option("--format", help="Force a format (see `uptake formats`).")] = None,
+    replace: Annotated[bool, typer.Option(
+        "--replace", help="Accept a load that removes much of a month, or rows of a month the file barely holds.")] = False,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Load files into the warehouse. Each load is atomic; loading the same file twice changes nothing."""
+    """Load files into the warehouse. Each load is atomic; loading the same file twice changes nothing;
+    a file replaces only the earlier rows it covers (same months, organisations and products)."""
     from .sources.formulary import is_formulary_file
 
     wh = _warehouse(home)
@@ -137,7 +156,7 @@ def ingest(
                 stage("formulary decisions")
                 decisions.append(import_formulary(path, home, who=f"uptake ingest {path.name}"))
             else:
-                results.append(wh.load(path, format, on_stage=stage))
+                results.append(wh.load(path, format, on_stage=stage, replace=replace))
             progress.advance(task)
     if as_json:
         _print_json([r.to_dict() for r in results] + decisions)
@@ -152,6 +171,9 @@ def ingest(
         else:
             parts = sum(len(p) for p in r.partitions.values())
             out.print(f"[green]loaded[/] {r.file} ({r.format}): {rows} in {parts} partition(s), {r.seconds:.1f}s")
+            for gone in r.replaced:
+                out.print(f"  replaced {gone['rows']:,} {gone['dataset']} rows of {gone['partition']} "
+                          f"loaded from {gone['file']}")
 
 
 @app.command()
@@ -201,8 +223,10 @@ def catalogue_list(
     area: Annotated[Optional[str], typer.Option("--area", help="Only this clinical area.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The NICE technology appraisals known, by clinical area."""
+    """The NICE technology appraisals and the measures known, by clinical area, with where each
+    came from (built-in, or your own catalogue folder)."""
     from .catalogue import load_catalogue
+    from .catalogue.measures import load_measures, measure_origin
 
     with _errors():
         cat = load_catalogue()
@@ -210,20 +234,28 @@ def catalogue_list(
         if area:
             cat.area(area)  # raises a helpful error for an unknown area
             groups = {area: groups.get(area, [])}
+        measures = [m for m in load_measures() if not area or m.clinical_area == area]
     if as_json:
-        _print_json({a: [ta.to_dict() for ta in tas] for a, tas in groups.items()})
+        _print_json({a: [ta.to_dict() | {"origin": cat.origin(ta.id)} for ta in tas] for a, tas in groups.items()}
+                    | {"measures": [m.to_dict() | {"origin": measure_origin(m.id)} for m in measures]})
         return
     for area_id, tas in groups.items():
         if not tas:
             continue
         table = Table(title=cat.area(area_id).name, title_justify="left")
-        for col in ("TA", "published", "recommendation", "deadline", "products", "title"):
+        for col in ("TA", "published", "recommendation", "deadline", "products", "title", "origin"):
             table.add_column(col, overflow="fold")
         for ta in tas:
             table.add_row(ta.id, str(ta.published), ta.recommendation.replace("_", " "),
                           f"{ta.funding_deadline_days} days", ", ".join(p.name for p in ta.products) or "—",
-                          ta.title + ("" if ta.verified else " [dim](unverified)[/]"))
+                          ta.title + ("" if ta.verified else " [dim](unverified)[/]"), cat.origin(ta.id))
         out.print(table)
+    table = Table(title="Measures", title_justify="left")
+    for col in ("measure", "area", "title", "origin"):
+        table.add_column(col, overflow="fold")
+    for m in measures:
+        table.add_row(m.id, m.clinical_area, m.title, measure_origin(m.id))
+    out.print(table)
 
 
 @catalogue_app.command("show")
@@ -234,7 +266,7 @@ def catalogue_show(ta_id: Annotated[str, typer.Argument(help="e.g. TA275")], as_
     with _errors():
         ta = load_catalogue().ta(ta_id)
     if as_json:
-        _print_json(ta.to_dict())
+        _print_json(ta.to_dict() | {"origin": load_catalogue().origin(ta.id)})
         return
     out.print(f"[bold]{ta.id}[/]  {ta.title}")
     out.print(f"Published {ta.published}; {ta.recommendation.replace('_', ' ')}; funding within "
@@ -247,16 +279,18 @@ def catalogue_show(ta_id: Annotated[str, typer.Argument(help="e.g. TA275")], as_
         band = ""
         if pop.age_min is not None or pop.age_max is not None:
             band = f", aged {pop.age_min or 0}{'–' + str(pop.age_max) if pop.age_max is not None else '+'}"
-        out.print(f"Eligible: {pop.fraction:.0%} of the {pop.register or 'registered'} population{band} "
-                  f"({pop.source}). Expected uptake: {ta.expected_uptake.share:.0%} ({ta.expected_uptake.source}).")
+        out.print(f"Eligible: {_share(pop.fraction)} of the {pop.register or 'registered'} population{band} "
+                  f"({pop.source}). Expected uptake: {_share(ta.expected_uptake.share)} ({ta.expected_uptake.source}).")
     table = Table(title="Products")
     for col in ("product", "setting", "BNF", "daily dose", "presentations"):
         table.add_column(col, overflow="fold")
     for p in ta.products:
-        table.add_row(p.name, p.setting, p.bnf_chemical, f"{p.ddd.value:g} {p.ddd.unit} ({p.ddd.basis})" if p.ddd else "—",
+        dose = "—" if p.ddd is None else f"{_fmt(p.ddd.value, 'g')} {p.ddd.unit} ({p.ddd.basis})"
+        table.add_row(p.name, p.setting, p.bnf_chemical or "—", dose,
                       "\n".join(f"{x.bnf_code} {x.name} — {x.units_per_day:g}/day" for x in p.presentations))
     out.print(table)
     out.print(f"Verified: {'yes' if ta.verified else 'no'}; reviewed {ta.reviewed}. Sources: " + "; ".join(ta.sources))
+    out.print(f"Origin: {load_catalogue().origin(ta.id)}")
     if ta.notes:
         out.print(f"Notes: {ta.notes}")
 
@@ -303,6 +337,8 @@ def _show_national(picture) -> None:
                       f"{row.expected:,.0f}" if row.expected else "—", shown,
                       f"{row.icbs_lagging} of {row.icbs}" if row.icbs else "—")
     out.print(table)
+    for note in picture.notes:
+        out.print(note)
 
 
 DEMO_USERS = (("editor@example.org", "uptake-demo-editor", "formulary editor of {icb}"),
@@ -380,13 +416,16 @@ def _demo_choices(published: Path) -> int:
 @app.command()
 def demo(
     scale: Annotated[str, typer.Option(help="tiny, small or national.")] = "small",
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same NHS.")] = 42,
+    seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Random seed: the same seed gives the same NHS.")] = 42,
     start: Annotated[str, typer.Option(help="First month, YYYY-MM.")] = "2019-04",
     end: Annotated[str, typer.Option(help="Last month, YYYY-MM.")] = "2022-09",
     fresh: Annotated[bool, typer.Option(help="Empty the warehouse first.")] = True,
     boundaries: Annotated[Optional[Path], typer.Option(
         help="GeoJSON boundaries for the portal's maps (e.g. ../shared/data/geo/sub_icb_locations_2022_buc.geojson).")] = None,
     serve: Annotated[bool, typer.Option(help="Then serve the portal on http://127.0.0.1:8000.")] = False,
+    public_data: Annotated[Optional[Path], typer.Option(
+        "--public-data", help="Also load the real recorded trials and postcode lookup from this folder "
+        "(../shared/data) for the public pages, marked there as a sample.")] = None,
     home: HomeOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -414,6 +453,11 @@ def demo(
                 progress.update(task, description=f"loading {path.name}")
                 wh.load(path)
                 progress.advance(task)
+        public = None
+        if public_data is not None:
+            from .services.public_sample import load_public_sample
+
+            public = load_public_sample(wh, public_data)
         from .services.analysis import open_analysis
 
         with open_analysis(wh) as an:
@@ -424,7 +468,7 @@ def demo(
         demo_portal = _demo_portal(home, generated, fresh, report.path)
     if as_json:
         _print_json({"generated": generated.summary, "national": picture.to_dict(), "published": report.to_dict(),
-                     "maps": maps, "portal": demo_portal})
+                     "maps": maps, "portal": demo_portal, "public_sample": public})
     else:
         s = generated.summary
         out.print(f"Synthetic NHS (seed {seed}, scale {scale}): {s.get('regions')} regions, {s.get('icbs')} ICBs, "
@@ -442,6 +486,9 @@ def demo(
         a = d["alerts"]
         out.print(f"Example alert subscriptions: {a['subscriptions']} for {a['people']} of these accounts; "
                   "`uptake alerts send` e-mails their digests (to <home>/outbox unless UPTAKE_SMTP_HOST is set)")
+        if public:
+            out.print(f"Public pages (/my-area/): {public['rows'].get('postcodes', 0):,} postcodes and "
+                      f"{public['rows'].get('trials', 0):,} real recorded trials (marked as a sample)")
         for email, password, role in d["users"]:
             out.print(f"Example account: {email} / {password} ({role})")
     if serve:

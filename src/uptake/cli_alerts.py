@@ -143,7 +143,7 @@ def list_command(home: HomeOption = None, as_json: JsonOption = False) -> None:
 
 @alerts_app.command("log")
 def log_command(
-    limit: Annotated[int, typer.Option("--limit", help="How many digests, latest first.")] = 50,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1_000_000, help="How many digests, latest first.")] = 50,
     email: Annotated[Optional[str], typer.Option("--email", help="Only this person's.")] = None,
     home: HomeOption = None,
     as_json: JsonOption = False,

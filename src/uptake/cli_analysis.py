@@ -304,7 +304,7 @@ def runchart(
     level: Annotated[Optional[str], typer.Option(
         "--level", help="region, icb, sub_icb, pcn or practice (default: the level the code is used at).")] = None,
     baseline: Annotated[Optional[int], typer.Option(
-        "--baseline", help="Set the limits from the first N months charted (default: all).")] = None,
+        "--baseline", min=1, max=1200, help="Set the limits from the first N months charted (default: all).")] = None,
     fmt: FormatOption = "table",
     min_items: MinItemsOption = 5,
     engine: EngineOption = "duckdb",

@@ -224,6 +224,39 @@ def fetch_ods(
          list_only=list_only, as_json=as_json)
 
 
+@fetch_app.command("trials")
+def fetch_trials(
+    condition: Annotated[Optional[str], typer.Option(
+        "--condition", help="Only these condition groups (comma-separated, e.g. atrial_fibrillation); "
+        "default: every group of the catalogue's trial_conditions.yaml.")] = None,
+    load: LoadOption = True,
+    keep: KeepOption = False,
+    downloads: DownloadsOption = None,
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Trials recruiting in the UK for each TA's condition, from ClinicalTrials.gov ($UPTAKE_CTGOV_URL),
+    page by page; an interrupted run continues from the page it reached."""
+    from .sources.fetch import FetchSettings, Http
+    from .sources.fetch.trials import fetch_trials as run
+
+    with _errors():
+        root = _home(home)
+        settings = FetchSettings.load(root)
+        say = (lambda g, n, k: None) if as_json else (lambda g, n, k: err.print(f"{g}: page {n}, {k} studies"))
+        outcomes = run(Http(settings), settings.ctgov_url, downloads or root / "downloads",
+                       _warehouse(home).load if load else None,
+                       groups=[g.strip() for g in condition.split(",") if g.strip()] if condition else None,
+                       keep=keep or not load, on_page=say)
+    if as_json:
+        _print_json([o.to_dict() for o in outcomes])
+        return
+    for o in outcomes:
+        resumed = f", continued from page {o.resumed_from + 1}" if o.resumed_from else ""
+        action = "loaded" if o.loaded else "fetched"
+        out.print(f"{action} trials {o.group}: {o.studies} studies in {o.pages} pages{resumed}")
+
+
 @app.command("update")
 def update(
     since: Annotated[Optional[str], typer.Option(

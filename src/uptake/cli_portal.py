@@ -64,11 +64,15 @@ def django_setup(home: Path | None) -> None:
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes (gunicorn).")] = 2,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes (gunicorn), each with --threads "
+                                                            "threads.")] = 3,
+    threads: Annotated[int, typer.Option(min=1, max=64, help="Threads per worker.")] = 4,
     home: HomeOption = None,
 ) -> None:
-    """Serve the portal (pages and API) on the published scorecard, with gunicorn."""
+    """Serve the portal (pages and API) on the published scorecard, with gunicorn as
+    docs/operations.md recommends (uptake.web.gunicorn_conf: threads, timeouts, warm workers) and
+    the report builder beside it."""
     from .services.publish import published_path
 
     with _errors():
@@ -83,6 +87,18 @@ def serve(
         call_command("migrate", interactive=False, verbosity=0)
     out.print(f"Serving the portal on http://{host}:{port}/ from {path} (Ctrl-C stops)")
     sys.stdout.flush()
-    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "uptake.web.wsgi:application",
-                               "--bind", f"{host}:{port}", "--workers", str(workers),
+    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--config", "python:uptake.web.gunicorn_conf",
+                               "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", str(threads),
                                "--access-logfile", "-", "--log-level", "warning"])
+
+
+@app.command("report-builder", hidden=True)
+def report_builder(home: HomeOption = None) -> None:
+    """Make the portal's reports in the background (started by `uptake serve`; reports.builder)."""
+    with _errors():
+        django_setup(home)
+        from django.conf import settings
+
+        from .reports import builder
+
+        builder.run(settings.PUBLISHED)

@@ -23,7 +23,7 @@ def report_command(
     fmt: Annotated[str, typer.Option("--format", help="pdf or html (for --all-icbs).")] = "pdf",
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Count formulary deadlines to this day "
                                                                  "(YYYY-MM-DD; default today).")] = None,
-    jobs: Annotated[int, typer.Option("--jobs", help="Processes for --all-icbs (default: the machine's cores, "
+    jobs: Annotated[int, typer.Option("--jobs", min=0, max=64, help="Processes for --all-icbs (default: the machine's cores, "
                                                       "at most 4).")] = 0,
     home: HomeOption = None,
 ) -> None:

@@ -119,6 +119,19 @@ DATASETS: dict[str, Dataset] = {
             "ICB → region; trust → ICB).",
         ),
         Dataset(
+            "org_successions",
+            _schema(
+                ("old", S, False),
+                ("new", S, False),
+                ("effective", D, False),
+                ("source", S, False),
+            ),
+            "source",
+            ("old", "new"),
+            "Organisations succeeded by others (mergers, re-codings): the old ODS code, the "
+            "code that took it over, and the date it took effect (ODS succ).",
+        ),
+        Dataset(
             "list_sizes",
             _schema(
                 ("month", D, False),
@@ -203,6 +216,68 @@ DATASETS: dict[str, Dataset] = {
             "source",
             ("vmp_code",),
             "dm+d VMP → BNF code → ATC code → WHO defined daily dose.",
+        ),
+        # --- the public view: postcodes and clinical trials (sources/nspl.py, sources/trials.py) ---
+        Dataset(
+            "postcodes",
+            _schema(
+                ("postcode", S, False),
+                ("area", S, False),
+                ("lat", F, True),
+                ("lon", F, True),
+                ("terminated", D, True),
+                ("ccg", S, True),
+                ("icb", S, True),
+                ("region", S, True),
+                ("local_authority", S, True),
+                ("lsoa11", S, True),
+                ("source", S, False),
+            ),
+            "area",
+            ("postcode",),
+            "Postcodes with their coordinates and areas (ONS National Statistics Postcode Lookup), "
+            "one partition per postcode area.",
+        ),
+        Dataset(
+            "trials",
+            _schema(
+                ("source", S, False),
+                ("registry", S, False),
+                ("trial_id", S, False),
+                ("title", S, False),
+                ("phase", S, True),
+                ("status", S, True),
+                ("sponsor", S, True),
+                ("conditions", pa.list_(S), True),
+                ("keywords", pa.list_(S), True),
+                ("start", D, True),
+                ("end", D, True),
+                ("summary", S, True),
+                ("url", S, False),
+                ("uk", pa.bool_(), False),
+                ("fetched", S, True),
+            ),
+            "source",
+            ("source", "trial_id"),
+            "Clinical trials from the registries (ClinicalTrials.gov, ISRCTN), one partition per file.",
+        ),
+        Dataset(
+            "trial_sites",
+            _schema(
+                ("source", S, False),
+                ("registry", S, False),
+                ("trial_id", S, False),
+                ("facility", S, True),
+                ("city", S, True),
+                ("postcode", S, True),
+                ("country", S, True),
+                ("status", S, True),
+                ("lat", F, True),
+                ("lon", F, True),
+            ),
+            "source",
+            ("source", "trial_id", "facility", "postcode"),
+            "The sites of each clinical trial, with coordinates where the registry gives them.",
         ),
     ]
 }

@@ -167,7 +167,7 @@ def editor_icb(portal, tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def portal(published_tiny, tiny_warehouse, tmp_path_factory, artifacts, mailbox):
+def portal(published_tiny, tiny_warehouse, tmp_path_factory, artifacts, mailbox, request):
     """The portal's base URL: gunicorn serving uptake.web.wsgi on a free local port, on the tiny
     publication (with maps), its own database migrated in a temporary UPTAKE_HOME and holding the
     tiny NHS's formulary decisions, an editor of the first ICB (EDITOR), a moderator (MODERATOR)
@@ -184,6 +184,10 @@ def portal(published_tiny, tiny_warehouse, tmp_path_factory, artifacts, mailbox)
                UPTAKE_DATABASE_URL=f"sqlite:///{home / 'portal.sqlite3'}",
                DJANGO_SETTINGS_MODULE="uptake.web.settings", PYTHONUNBUFFERED="1", UPTAKE_TODAY=TODAY,
                UPTAKE_SMTP_HOST=mailbox.host, UPTAKE_SMTP_PORT=str(mailbox.port), UPTAKE_MAIL_FROM=MAIL_FROM)
+    try:  # the public view's places and trials (tests/conftest.py), when ../shared/data is there
+        env["UPTAKE_WAREHOUSE"] = str(request.getfixturevalue("public_warehouse").root)
+    except pytest.skip.Exception:
+        pass
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     log_path = artifacts / "gunicorn.log"

@@ -19,6 +19,8 @@ from uptake.services.analysis import open_analysis
 from uptake.services.official import Doses, check_published, england_rates, official_figure, quarterly_rates
 from uptake.sources.isc import quarter_end, quarter_months, quarter_of, read_isc
 
+from truth import truth, truth_all
+
 STP = "innovation_scorecard/isc_oct22_breast_cancer_meds_stp_quarterly.csv"
 NAT = "innovation_scorecard/isc_oct22_breast_cancer_meds_national_quarterly.csv"
 ENGLAND_POPULATION = 56_550_138  # the national file's denominator, in every row
@@ -143,9 +145,11 @@ def test_every_stp_rate_equals_pandas(isc):
     want = want.set_index(["treatment_name", "data_source", "quarter", "stp_ods_cd"]).rate.sort_index()
     got = pd.Series({(r.subject, r.setting, r.quarter, r.org): r.rate for r in check.rates}).sort_index()
     assert len(got) == len(want) == 1823 and list(got.index) == list(want.index)
-    np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-12)
+    truth_all(STP, "ISC daily doses per 100,000 by STP, medicine, setting and quarter", ours=got.to_numpy(),
+              independent=want.to_numpy(), rel=1e-12)
     # e.g. Lancashire and South Cumbria, abemaciclib, 2020/21 Q2: 3,108 ADD ÷ 17.01655 = 182.65 per 100,000
-    assert got[("abemaciclib", "Secondary Care", "2020/21 Q2", "QE1")] == pytest.approx(182.6457, abs=1e-4)
+    truth(STP, "QE1 abemaciclib secondary care 2020/21 Q2, per 100,000", ours=got[("abemaciclib", "Secondary Care",
+          "2020/21 Q2", "QE1")], independent=3108 / 17.01655, against="hand: 3,108 ÷ 17.01655", rel=1e-12)
 
 
 def test_england_rates_equal_pandas_and_the_stp_sums_agree(isc):
@@ -154,8 +158,11 @@ def test_england_rates_equal_pandas_and_the_stp_sums_agree(isc):
     want = nat.set_index(["treatment_name", "data_source", "quarter"])
     want = (want.numerator / want.denominator * 100_000).sort_index()
     got = pd.Series({(r.subject, r.setting, r.quarter): r.rate for r in check.england}).sort_index()
-    np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-12)
-    assert got[("palbociclib", "Secondary Care", "2022/23 Q1")] == pytest.approx(405616 / 565.50138, rel=1e-12)
+    truth_all(NAT, "ISC England daily doses per 100,000 by medicine, setting and quarter", ours=got.to_numpy(),
+              independent=want.to_numpy(), rel=1e-12)
+    truth(NAT, "England palbociclib secondary care 2022/23 Q1, per 100,000", ours=got[("palbociclib",
+          "Secondary Care", "2022/23 Q1")], independent=405616 / 565.50138, against="hand: 405,616 ÷ 565.50138",
+          rel=1e-12)
     # England recomputed from the STPs (Σ STP doses ÷ England's population) against the national file:
     # secondary care within 0.1% everywhere (rounding), primary care 8 against 9 daily doses
     from_stps = {(r.subject, r.setting, r.quarter): r.rate for r in check.england_from_organisations}

@@ -4,7 +4,6 @@ through the real epraccur file. Checked against an independent pandas computatio
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -12,6 +11,8 @@ from uptake.services.analysis import open_analysis
 from uptake.services.scorecard import scorecard
 from uptake.services.variation import variation
 from uptake.warehouse import Warehouse
+
+from truth import truth, truth_all
 
 DOAC = "epd/doacs_warfarin_subicb_monthly_201710_202209.csv.gz"
 DOACS = {"0208020Z0", "0208020X0", "0208020AA", "0208020Y0"}
@@ -36,8 +37,8 @@ def test_doac_share_by_sub_icb_equals_pandas(real):
     card = scorecard(an, "doac_share", "sub_icb", "2022-09")
     got = pd.Series({r.org: r.value for r in card.rows}).sort_index()
     assert len(got) == 106 and list(got.index) == list(want.index)
-    np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-12)
-    assert card.england.value == pytest.approx(num.sum() / den.sum(), rel=1e-12)
+    truth_all(DOAC, "doac_share by sub-ICB, 2022-09", ours=got.to_numpy(), independent=want.to_numpy(), rel=1e-12)
+    truth(DOAC, "England doac_share, 2022-09", ours=card.england.value, independent=num.sum() / den.sum(), rel=1e-12)
     assert 0.7 < card.england.value < 0.9  # about four in five anticoagulant items are DOACs by 2022
 
 
@@ -50,7 +51,8 @@ def test_every_month_of_the_series_equals_pandas_for_england(real):
     sub = raw[raw.month.isin(months)]
     want = (sub[sub.bnf_code.isin(DOACS)].groupby("month")["items"].sum()
             / sub.groupby("month")["items"].sum()).sort_index()
-    np.testing.assert_allclose(eng.to_numpy(), want.to_numpy(), rtol=1e-12)
+    truth_all(DOAC, "England doac_share, every January and July", ours=eng.to_numpy(), independent=want.to_numpy(),
+              rel=1e-12)
 
 
 def test_apixaban_patients_per_1000_by_sub_icb_equals_pandas(real):
@@ -62,7 +64,8 @@ def test_apixaban_patients_per_1000_by_sub_icb_equals_pandas(real):
     assert card.headline == "per_1000"  # no QOF register loaded: no expected use, and it says so
     assert any("No disease registers" in n for n in card.notes)
     got = pd.Series({r.org: r.value for r in card.rows}).sort_index()
-    np.testing.assert_allclose(got.to_numpy(), want.reindex(got.index).to_numpy(), rtol=1e-12)
+    truth_all(DOAC, "TA275 apixaban patients per 1,000 by sub-ICB, 2022-09", ours=got.to_numpy(),
+              independent=want.reindex(got.index).to_numpy(), rel=1e-12)
 
 
 def test_icbs_are_the_sum_of_their_sub_icbs(real):

@@ -251,8 +251,10 @@ def test_ons_lookups(shared_data):
     assert as_dicts(stp.table, "child")["QOP"]["parent"] == "Y62"
     ccg = real(shared_data, "ods/ccg21_to_stp21_lookup.csv")  # UTF-8 BOM before FID
     rels = as_dicts(ccg.table, "child")
+    # dated by the lookup's year: April 2021 until CCGs ended, 30 June 2022
     assert rels["00T"] == {"child": "00T", "child_type": "sub_icb", "parent": "QOP", "parent_type": "icb",
-                           "valid_from": None, "valid_to": None, "source": "ons_ccg_stp_lookup"}
+                           "valid_from": date(2021, 4, 1), "valid_to": date(2022, 6, 30),
+                           "source": "ons_ccg_stp_lookup 2021"}
     orgs = as_dicts(ccg.tables["organisations"], "code", "type")
     assert orgs[("01D", "sub_icb")]["name"] == "NHS Heywood, Middleton and Rochdale CCG"
     # every CCG's STP in the ONS lookup is the STP the ONS region lookup knows

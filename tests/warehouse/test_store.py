@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from uptake.errors import InputError
+from uptake.errors import InputError, UptakeError
 from uptake.warehouse import Warehouse
 
 from epd_files import epd_row, good_epd_rows, write_epd
@@ -51,32 +51,111 @@ def test_same_file_twice_changes_nothing(tmp_path):
     assert len(wh.state()["loads"]) == 1
 
 
-def test_corrected_month_replaces_that_month_only(tmp_path):
+def test_a_correction_replaces_only_the_rows_it_covers_and_says_so(tmp_path):
     wh = Warehouse(tmp_path / "wh")
-    wh.load(write_epd(tmp_path / "both.csv", good_epd_rows("202208") + good_epd_rows("202209")))
-    corrected = [epd_row("202209", "A81009", "0208020Z0AAAAAA", "28", "7")]
-    wh.load(write_epd(tmp_path / "fix.csv", corrected))
+    first = wh.load(write_epd(tmp_path / "both.csv", good_epd_rows("202208") + good_epd_rows("202209")))
+    corrected = [epd_row("202209", "A81001", "0208020Z0AAAAAA", "28", "7")]
+    fix = wh.load(write_epd(tmp_path / "fix.csv", corrected))
+    # the correction covers practice A81001 and apixaban (chemical 0208020Z0) in 2022-09: the two
+    # apixaban rows of A81001 there go, the ten other rows of 2022-09 and all of 2022-08 stay
+    assert fix.replaced == [{"dataset": "prescribing", "partition": "2022-09", "rows": 2, "load": first.load_id,
+                             "file": str((tmp_path / "both.csv").resolve())}]
     con = wh.connect()
-    got = con.execute("SELECT strftime(month, '%Y-%m'), practice, items FROM prescribing "
-                      "WHERE month = DATE '2022-09-01'").fetchall()
-    assert got == [("2022-09", "A81009", 7)]
+    got = con.execute("SELECT practice, bnf_code, items FROM prescribing WHERE month = DATE '2022-09-01' "
+                      "AND practice = 'A81001' AND bnf_code LIKE '0208020Z0%'").fetchall()
+    assert got == [("A81001", "0208020Z0AAAAAA", 7)]
+    assert con.execute("SELECT count(*) FROM prescribing WHERE month = DATE '2022-09-01'").fetchone() == (11,)
     assert con.execute("SELECT count(*) FROM prescribing WHERE month = DATE '2022-08-01'").fetchone() == (12,)
     status = wh.status()["datasets"]["prescribing"]
-    assert status["rows"] == 13 and status["partitions"] == 2
-    # the replaced month's old file is gone from disk; the ledger keeps both loads
-    assert len(list(wh.root.rglob("*.parquet"))) == 2
+    assert status["rows"] == 23 and status["partitions"] == 2 and len(status["sources"]) == 2
+    # on disk: 2022-08 as loaded; 2022-09's first file rewritten without the covered rows, and the fix
+    assert len(list(wh.root.rglob("*.parquet"))) == 3
     ledger = wh.state()["loads"]
     assert [load["months"] for load in ledger] == [["2022-08", "2022-09"], ["2022-09"]]
-    assert all(len(load["sha256"]) == 64 for load in ledger)
+    assert ledger[1]["replaced"] == fix.replaced and all(len(load["sha256"]) == 64 for load in ledger)
+
+
+def test_a_correction_of_the_same_coverage_replaces_every_row(tmp_path):
+    wh = Warehouse(tmp_path / "wh")
+    wh.load(write_epd(tmp_path / "a.csv", good_epd_rows("202209")))
+    rows = good_epd_rows("202209")
+    for r in rows:
+        r[20] = "9"  # ITEMS
+    fix = wh.load(write_epd(tmp_path / "b.csv", rows))
+    assert sum(r["rows"] for r in fix.replaced) == 12
+    con = wh.connect()
+    assert con.execute("SELECT count(*), sum(items) FROM prescribing").fetchone() == (12, 108)
+    assert len(list(wh.root.rglob("*.parquet"))) == 1
+
+
+def test_files_split_by_product_or_organisation_add_up_in_either_order(tmp_path):
+    rows = good_epd_rows("202209", practices=4)
+    by_product = [r for r in rows if r[16].startswith("0208020Z0")], [r for r in rows if not r[16].startswith("0208020Z0")]
+    by_practice = [r for r in rows if r[8] < "A81002"], [r for r in rows if r[8] >= "A81002"]
+    for i, (a, b) in enumerate((by_product, by_practice, by_product[::-1], by_practice[::-1])):
+        wh = Warehouse(tmp_path / f"wh{i}")
+        wh.load(write_epd(tmp_path / f"a{i}.csv", a))
+        second = wh.load(write_epd(tmp_path / f"b{i}.csv", b))
+        assert second.replaced == []
+        assert sorted(wh.connect().execute("SELECT practice, bnf_code, items FROM prescribing").fetchall()) == \
+            sorted((r[8], r[16], int(r[20])) for r in rows)
+
+
+def test_a_stray_row_of_another_month_is_refused_until_replace(tmp_path):
+    """Issue 24.5: 2,999 rows for 2022-09 and one for 2022-08 must not cut 2022-08 to 1 row."""
+    wh = Warehouse(tmp_path / "wh")
+    august = good_epd_rows("202208", practices=5)
+    wh.load(write_epd(tmp_path / "aug.csv", august))
+    september = [epd_row("202209", f"B{p:05d}", "0208020Z0AAAAAA") for p in range(2999)]
+    # one stray August row for a practice and chemical August already holds: it would replace two rows
+    stray = write_epd(tmp_path / "sep.csv", september + [epd_row("202208", "A81002", "0208020Z0AAABAB")])
+    before, files_before = snapshot(wh), sorted(wh.root.rglob("*"))
+    with pytest.raises(UptakeError) as refused:
+        wh.load(stray)
+    message = str(refused.value)
+    assert message.startswith(f"{stray}: refused: this load would remove 2 of the 20 prescribing rows of 2022-08")
+    assert "aug.csv" in message and "only 1 rows for 2022-08 against 2,999" in message and "--replace" in message
+    assert "\n" not in message
+    assert snapshot(wh) == before and sorted(wh.root.rglob("*")) == files_before
+    done = wh.load(stray, replace=True)
+    assert done.replaced == [{"dataset": "prescribing", "partition": "2022-08", "rows": 2,
+                              "load": wh.state()["loads"][0]["id"], "file": str((tmp_path / "aug.csv").resolve())}]
+    con = wh.connect()
+    assert con.execute("SELECT strftime(month, '%Y-%m'), count(*) FROM prescribing GROUP BY 1 ORDER BY 1"
+                       ).fetchall() == [("2022-08", 19), ("2022-09", 2999)]
+
+
+def test_a_stray_row_that_replaces_nothing_just_adds(tmp_path):
+    wh = Warehouse(tmp_path / "wh")
+    wh.load(write_epd(tmp_path / "aug.csv", good_epd_rows("202208")))
+    september = [epd_row("202209", f"B{p:05d}") for p in range(200)]
+    done = wh.load(write_epd(tmp_path / "sep.csv", september + [epd_row("202208", "C99999")]))
+    assert done.replaced == []
+    assert wh.connect().execute("SELECT count(*) FROM prescribing WHERE month = DATE '2022-08-01'").fetchone() == (13,)
+
+
+def test_a_load_that_shrinks_a_month_is_refused_until_replace(tmp_path):
+    wh = Warehouse(tmp_path / "wh")
+    wh.load(write_epd(tmp_path / "a.csv", good_epd_rows("202209")))
+    # the same practices and chemicals, but one row per practice and chemical: 12 rows become 9
+    fewer = [epd_row("202209", f"A8100{p}", bnf) for p in range(3)
+             for bnf in ("0208020Z0AAAAAA", "0208020X0AAAAAA", "0601022B0AAABAB")]
+    with pytest.raises(UptakeError, match=r"remove 12 of the 12 prescribing rows of 2022-09 .*2022-09 would go "
+                                          r"from 12 to 9 rows; load it with --replace"):
+        wh.load(write_epd(tmp_path / "b.csv", fewer))
+    assert wh.load(write_epd(tmp_path / "b.csv", fewer), replace=True).status == "loaded"
+    assert wh.connect().execute("SELECT count(*) FROM prescribing").fetchone() == (9,)
 
 
 def test_reloading_an_earlier_file_after_a_correction_loads_it_again(tmp_path):
     wh = Warehouse(tmp_path / "wh")
     original = write_epd(tmp_path / "a.csv", good_epd_rows("202209"))
     wh.load(original)
-    wh.load(write_epd(tmp_path / "b.csv", [epd_row("202209", "A81009")]))
+    wh.load(write_epd(tmp_path / "b.csv", [epd_row("202209", "A81001")]))
+    assert wh.connect().execute("SELECT count(*) FROM prescribing").fetchone() == (11,)
     assert wh.load(original).status == "loaded"
     assert wh.connect().execute("SELECT count(*) FROM prescribing").fetchone() == (12,)
+    assert wh.load(original).status == "unchanged"
 
 
 def test_bad_file_leaves_warehouse_exactly_as_before(tmp_path):

@@ -96,3 +96,25 @@ def test_api_choices_need_an_editor(client, editor, icb):
     assert r.status_code == 200 and {c["opportunity"] for c in r.json()} == set(ids)
     ranking = client.get(f"/api/v1/opportunities/icb/{icb}?format=csv")
     assert ranking.content.decode().splitlines()[0].startswith("rank,opportunity,number,title")
+
+
+def test_no_research_notes_placeholders_or_server_paths_on_public_pages(client, db):
+    """Issue 23 item 7: opportunities whose title is not verified say so in one sentence, without
+    the catalogue's internal notes (searches made, file paths); /sources/ names no server path."""
+    from django.conf import settings
+
+    unverified = [o for o in load_opportunities() if not o.title_verified]
+    assert unverified
+    for o in unverified:
+        page = client.get(f"/opportunities/{o.id}/").content.decode()
+        assert "Title not verified" in page
+        for internal in ("not recovered", "Searched for", "Candidates noted", o.notes.split(".")[0]):
+            assert internal not in page, (o.id, internal)
+    listing = client.get("/opportunities/").content.decode()
+    assert "not recovered" not in listing and "(title not verified)" in listing
+    sources = client.get("/sources/").content.decode()
+    meta_home = str(settings.PUBLISHED.parent.parent)
+    assert "/tmp/" not in sources and meta_home not in sources and "warehouse at" not in sources
+    files = re.findall(r'<ul class="nhsuk-list nhsuk-body-s">(.*?)</ul>', sources, flags=re.S)
+    names = [n for f in files for n in re.findall(r"<li>(.*?)</li>", f)]
+    assert names and not [n for n in names if "/" in n]  # loaded files by name alone

@@ -256,14 +256,48 @@ def test_englands_report_has_the_same_structure(ctx):
     assert [r[0] for r in table.rows] == regions + ["England"]
 
 
-def test_the_portal_serves_the_reports(client, icb, db):
+@pytest.fixture
+def no_reports_made(portal_db, monkeypatch):
+    """An empty report folder and queue beside the publication; the builder makes only what is asked."""
+    import shutil
+
+    from django.conf import settings
+
+    from uptake.reports import cache
+
+    shutil.rmtree(cache.root(settings.PUBLISHED), ignore_errors=True)
+    monkeypatch.setenv("UPTAKE_REPORT_PREBUILD", "none")
+    yield cache.root(settings.PUBLISHED)
+    shutil.rmtree(cache.root(settings.PUBLISHED), ignore_errors=True)
+
+
+def _made(folder) -> list[str]:
+    return sorted(p.name for p in folder.rglob("*") if p.is_file() and p.suffix in (".pdf", ".html"))
+
+
+def test_the_portal_hands_over_reports_the_builder_made_and_never_makes_one(client, icb, db, no_reports_made):
+    from django.conf import settings
+
+    from uptake.reports.builder import Builder
+
+    first = client.get(f"/org/{icb}/report.pdf")
+    assert first.status_code == 202 and first["Retry-After"] == "10" and first["Refresh"] == "10"
+    assert "is being prepared" in first.content.decode() and first["Cache-Control"] == "no-store"
+    assert _made(no_reports_made) == []  # the request queued it; nothing was made in it
+    builder = Builder(settings.PUBLISHED)
+    assert builder.step() and not builder.step()  # the queued one, then nothing (no prebuilding)
     got = client.get(f"/org/{icb}/report.pdf")
     assert got.status_code == 200 and got["Content-Type"] == "application/pdf"
     assert b"".join(got.streaming_content).startswith(b"%PDF-")
     assert "attachment" in got["Content-Disposition"]
+    assert client.get(f"/org/{icb}/report.html").status_code == 202
+    assert client.get("/org/ENG/report.html").status_code == 202
+    while builder.step():
+        pass
     page = client.get(f"/org/{icb}/report.html")
     assert page.status_code == 200 and b"About this report" in b"".join(page.streaming_content)
     assert client.get("/org/ENG/report.html").status_code == 200
+    assert len(_made(no_reports_made)) == 3 and not list(no_reports_made.rglob("*.tmp"))
     sub = client.get(f"/org/{icb}/").content.decode()
     assert f'href="/org/{icb}/report.pdf' in sub
     from uptake.web.store import published
@@ -271,6 +305,50 @@ def test_the_portal_serves_the_reports(client, icb, db):
     practice = next(o["code"] for o in published().organisations() if o["level"] == "practice")
     assert client.get(f"/org/{practice}/report.pdf").status_code == 404
     assert client.get(f"/org/{icb}/report.docx").status_code == 404
+
+
+def test_another_day_only_for_people_signed_in_through_a_bounded_queue(client, icb, db, no_reports_made):
+    from accounts_helpers import sign_in
+    from django.test import Client
+
+    from uptake.reports import cache
+    from uptake.web.accounts.users import add_user
+
+    anonymous = client.get(f"/org/{icb}/report.pdf?as_of=2022-01-01")
+    assert anonymous.status_code == 403 and "Sign in" in anonymous.content.decode()
+    add_user("lead@example.org", "a long test password 1")
+    lead = Client()
+    sign_in(lead, "lead@example.org", "a long test password 1")
+    days = [date(2022, 1, 1) + timedelta(days=i) for i in range(cache.QUEUE_LIMIT + 1)]
+    statuses = [lead.get(f"/org/{icb}/report.pdf?as_of={d}").status_code for d in days]
+    assert statuses == [202] * cache.QUEUE_LIMIT + [503]  # the queue is full: nothing more is taken
+    assert len(list((no_reports_made / cache.QUEUE).glob("*.job"))) == cache.QUEUE_LIMIT
+    assert lead.get(f"/org/{icb}/report.pdf?as_of={days[0]}").status_code == 202  # already asked: still queued
+    assert _made(no_reports_made) == []
+
+
+def test_made_reports_stay_within_their_bounds(tmp_path, monkeypatch):
+    from uptake.reports import cache
+
+    published = tmp_path / "scorecard.duckdb"
+    keys = [cache.Key("20220101T000000", "QOX", "2022-09", f"2022-09-{d:02d}", "pdf") for d in range(1, 11)]
+    old = cache.Key("20210101T000000", "QOX", "2022-08", "2022-08-01", "pdf")
+    older = cache.Key("20200101T000000", "QOX", "2022-07", "2022-07-01", "pdf")
+    for i, key in enumerate([older, old, *keys]):
+        path = cache.path(published, key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x" * 1000)
+        os.utime(path, ns=(i * 10**9, i * 10**9))
+    monkeypatch.setenv("UPTAKE_REPORT_CACHE_FILES", "5")
+    monkeypatch.setenv("UPTAKE_REPORT_CACHE_MB", "1")
+    keep = {cache.path(published, keys[0])}  # the oldest, but kept (a default report)
+    cache.prune(published, keep=keep)
+    left = sorted(p.name for p in cache.root(published).rglob("*.pdf"))
+    # the publication before the one before is gone; then the oldest made, except the kept one
+    assert left == sorted([keys[0].name, *(k.name for k in keys[-4:])])
+    monkeypatch.setenv("UPTAKE_REPORT_CACHE_MB", "0.0025")  # 2,500 bytes: two files
+    cache.prune(published, keep=keep)
+    assert sorted(p.name for p in cache.root(published).rglob("*.pdf")) == sorted([keys[0].name, keys[-1].name])
 
 
 def test_the_cli_writes_a_report_and_refuses_what_it_cannot_do(portal_db, icb, tmp_path, monkeypatch):

@@ -23,13 +23,12 @@ from uptake.catalogue.models import (
     Product,
     TechnologyAppraisal,
 )
+from uptake.catalogue.layout import AREAS_FILE, TA_DIR
 from uptake.errors import InputError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = PACKAGE_DIR / "data"
 SCHEMA_PATH = PACKAGE_DIR / "schema.json"
-AREAS_FILE = "areas.yaml"
-TA_DIR = "technology_appraisals"
 _TA_SUFFIXES = (".yaml", ".yml")
 
 
@@ -351,12 +350,18 @@ def _normalise_ta_key(key: object) -> str | None:
 class Catalogue:
     """The loaded catalogue: areas and technology appraisals, with look-ups."""
 
-    def __init__(self, root: Path, areas: list[ClinicalArea], tas: list[TechnologyAppraisal]) -> None:
+    def __init__(self, root: Path, areas: list[ClinicalArea], tas: list[TechnologyAppraisal],
+                 origins: dict[str, str] | None = None) -> None:
         self.root = root
         self._areas = tuple(areas)
         self._tas = tuple(sorted(tas, key=lambda t: t.number))
         self._by_id = {t.id: t for t in self._tas}
         self._areas_by_id = {a.id: a for a in self._areas}
+        self._origins = origins or {}
+
+    def origin(self, key: str) -> str:
+        """Where a TA or an area came from: "built-in", or the file of a user's catalogue."""
+        return self._origins.get(key, "built-in")
 
     @property
     def technology_appraisals(self) -> list[TechnologyAppraisal]:
@@ -428,42 +433,65 @@ class Catalogue:
         return f"Catalogue({str(self.root)!r}, {len(self._tas)} TAs, {len(self._areas)} areas)"
 
 
+def _load_tas(ta_dir: Path, area_ids: set[str]) -> dict[str, tuple[TechnologyAppraisal, Path]]:
+    """Every TAnnn.yaml in `ta_dir`, validated, by id, with the file each came from."""
+    found: dict[str, tuple[TechnologyAppraisal, Path]] = {}
+    for path in sorted(p for p in ta_dir.iterdir() if p.is_file() and p.suffix.lower() in _TA_SUFFIXES):
+        ta = _load_ta(path, area_ids)
+        if ta.id in found:
+            raise CatalogueError(
+                path,
+                f"duplicate id {ta.id!r}, already defined in {found[ta.id][1]}; expected one file per TA",
+                field="id",
+            )
+        found[ta.id] = (ta, path)
+    return found
+
+
 def _load(root: Path) -> Catalogue:
     if not root.is_dir():
         raise CatalogueError(root, "catalogue folder not found; expected a folder with areas.yaml and technology_appraisals/")
     areas = _load_areas(root / AREAS_FILE)
-    area_ids = {a.id for a in areas}
     ta_dir = root / TA_DIR
     if not ta_dir.is_dir():
         raise CatalogueError(ta_dir, "folder not found; expected one TAnnn.yaml file per appraisal here")
-    tas: list[TechnologyAppraisal] = []
-    first_seen: dict[str, Path] = {}
-    for path in sorted(p for p in ta_dir.iterdir() if p.is_file() and p.suffix.lower() in _TA_SUFFIXES):
-        ta = _load_ta(path, area_ids)
-        if ta.id in first_seen:
-            raise CatalogueError(
-                path,
-                f"duplicate id {ta.id!r}, already defined in {first_seen[ta.id]}; expected one file per TA",
-                field="id",
-            )
-        first_seen[ta.id] = path
-        tas.append(ta)
-    return Catalogue(root, areas, tas)
+    tas = _load_tas(ta_dir, {a.id for a in areas})
+    return Catalogue(root, areas, [ta for ta, _ in tas.values()])
+
+
+def _load_with_user(root: Path, user: Path) -> Catalogue:
+    """The catalogue at `root` merged with a user's folder (`user.py`): its areas and TAs are
+    validated as the built-in ones, and replace built-in entries of the same id."""
+    from .user import merge
+
+    base = _load_cached(str(root), None)
+    own_areas = {}
+    if (user / AREAS_FILE).exists():
+        own_areas = {a.id: (a, user / AREAS_FILE) for a in _load_areas(user / AREAS_FILE)}
+    areas, area_origins = merge({a.id: a for a in base.areas}, own_areas)
+    own_tas = _load_tas(user / TA_DIR, set(areas)) if (user / TA_DIR).is_dir() else {}
+    tas, ta_origins = merge({t.id: t for t in base}, own_tas)
+    return Catalogue(root, list(areas.values()), list(tas.values()), area_origins | ta_origins)
 
 
 @functools.lru_cache(maxsize=16)
-def _load_cached(resolved: str) -> Catalogue:
-    return _load(Path(resolved))
+def _load_cached(resolved: str, user: str | None = None) -> Catalogue:
+    return _load(Path(resolved)) if user is None else _load_with_user(Path(resolved), Path(user))
 
 
 def load_catalogue(path: str | Path | None = None) -> Catalogue:
-    """Load (and cache) the catalogue from ``path`` (default: the package's own data folder).
+    """Load (and cache) the catalogue from ``path`` (default: the package's own data folder,
+    merged with the user's own folder named by ``$UPTAKE_CATALOGUE``, see `user.py`).
 
     Every file is validated against ``schema.json``; a bad file raises CatalogueError naming
     the file, the field path and what was expected. Results are cached per resolved folder.
     """
-    root = Path(path) if path is not None else DATA_DIR
-    return _load_cached(str(root.resolve()))
+    if path is not None:
+        return _load_cached(str(Path(path).resolve()), None)
+    from .user import user_dir
+
+    user = user_dir()
+    return _load_cached(str(DATA_DIR.resolve()), None if user is None else str(user))
 
 
 load_catalogue.cache_clear = _load_cached.cache_clear  # type: ignore[attr-defined]

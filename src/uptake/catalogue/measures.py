@@ -30,9 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .layout import MEASURES_DIR
 from .loader import DATA_DIR, CatalogueError, _read_yaml
 
-MEASURE_DIR = DATA_DIR / "measures"
+MEASURE_DIR = DATA_DIR / MEASURES_DIR
 UNITS = ("items", "quantity", "actual_cost")
 DIRECTIONS = ("higher", "lower", "none")
 POPULATIONS = ("registered",)
@@ -235,11 +236,38 @@ def _load_measure(path: Path) -> Measure:
     )
 
 
-@functools.lru_cache(maxsize=4)
 def load_measures(folder: str | Path | None = None) -> tuple[Measure, ...]:
-    """Every measure in the folder (default: the package's own), in id order."""
-    root = Path(folder) if folder is not None else MEASURE_DIR
-    return tuple(_load_measure(p) for p in sorted(root.glob("*.yaml")))
+    """Every measure in the folder (default: the package's own, merged with the measures/ of
+    the user's catalogue folder, `user.py`), in id order."""
+    if folder is not None:
+        return _load_folder(str(folder))
+    return _load_merged(_user_measures())[0]
+
+
+def measure_origin(measure_id: str) -> str:
+    """Where a measure came from: "built-in", or the file of a user's catalogue."""
+    return _load_merged(_user_measures())[1].get(measure_id, "built-in")
+
+
+def _user_measures() -> str | None:
+    from .user import MEASURES, user_dir
+
+    user = user_dir()
+    return str(user / MEASURES) if user is not None and (user / MEASURES).is_dir() else None
+
+
+@functools.lru_cache(maxsize=4)
+def _load_folder(folder: str) -> tuple[Measure, ...]:
+    return tuple(_load_measure(p) for p in sorted(Path(folder).glob("*.yaml")))
+
+
+@functools.lru_cache(maxsize=4)
+def _load_merged(user: str | None) -> tuple[tuple[Measure, ...], dict[str, str]]:
+    from .user import merge
+
+    own = {} if user is None else {p.stem: (_load_measure(p), p) for p in sorted(Path(user).glob("*.yaml"))}
+    measures, origins = merge({m.id: m for m in _load_folder(str(MEASURE_DIR))}, own)
+    return tuple(sorted(measures.values(), key=lambda m: m.id)), origins
 
 
 def measure(measure_id: str) -> Measure:

@@ -12,9 +12,11 @@ import pyarrow.compute as pc
 from ..catalogue import Catalogue
 from ..catalogue.measures import Measure
 from . import inputs
+from .hierarchy import successor_chains
 from .scorecard import Inputs
 
-USED = ("prescribing", "prescribing_org", "scmd", "org_relations", "list_sizes", "qof_registers")
+USED = ("prescribing", "prescribing_org", "scmd", "org_relations", "org_successions", "list_sizes",
+        "qof_registers")
 ORG_DATASETS = ("prescribing", "prescribing_org")  # the datasets whose months are the scorecard's
 
 
@@ -108,6 +110,9 @@ def prepare(engine, datasets: Sequence[str], cat: Catalogue, measures: Sequence[
             known = engine.execute(engine.table("scmd").select("month").distinct()).column("month").to_pylist()
         scmd_months = sorted(set(known) & set(chosen))
 
+    successions = None
+    if "org_successions" in have:
+        successions = engine.memtable(successor_chains(engine.execute(engine.table("org_successions"))))
     counted, left_out = inputs.measure_code_lengths(measures)
     return Inputs(
         prescribing=table("prescribing"),
@@ -127,6 +132,7 @@ def prepare(engine, datasets: Sequence[str], cat: Catalogue, measures: Sequence[
         measure_lengths=counted,
         measure_exclude_lengths=left_out,
         latest=engine.memtable(pa.table({"month": pa.array(loaded[-1:], pa.date32())})),
+        successions=successions,
     )
 
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import ibis
 from ibis import _
 
-from .hierarchy import ENGINE_LEVELS, ENGLAND, ENGLAND_CODE, LEVELS, PATHS, TRUST, memberships, rollup
+from .hierarchy import ENGINE_LEVELS, ENGLAND, ENGLAND_CODE, LEVELS, PATHS, TRUST, memberships, rollup, succeeded
 
 OBSERVED = ("items", "quantity", "cost", "treatment_days", "ddd")
 SECONDARY = ("secondary_quantity", "secondary_cost", "secondary_treatment_days", "secondary_ddd")
@@ -67,6 +67,18 @@ class Inputs:
     scmd: ibis.Table | None = None  # hospital issues, when loaded for a month computed
     vmp_codes: ibis.Table | None = None  # inputs.vmp_codes_table
     scmd_months: ibis.Table | None = None  # (month): the months computed that have SCMD loaded
+    successions: ibis.Table | None = None  # (old, new, effective): hierarchy.successor_chains
+
+
+def scmd_covered(inp: Inputs) -> ibis.Table | None:
+    """(month, ta): the months computed in which a loaded SCMD file covers one of the TA's VMPs.
+    A file covers the VMPs it holds (warehouse.coverage): an extract of other medicines says
+    nothing about this TA, so its hospital issues are unknown there, not zero."""
+    if inp.scmd is None or inp.vmp_codes is None:
+        return None
+    s = inp.scmd.semi_join(inp.scmd_months, "month").select("month", "vmp_code").distinct()
+    v = inp.vmp_codes.select("ta", "vmp_code")
+    return s.join(v, s.vmp_code == v.vmp_code).select("month", "ta").distinct()
 
 
 def _practice_months(inp: Inputs) -> ibis.Table | None:
@@ -75,9 +87,15 @@ def _practice_months(inp: Inputs) -> ibis.Table | None:
     return inp.prescribing.select("month").distinct()
 
 
+def _layered(inp: Inputs) -> bool:
+    """Whether org-level facts are layered over practice-level ones per organisation (`_less_practices`):
+    possible wherever practices can be placed in their organisations (relations loaded)."""
+    return inp.prescribing_org is not None and inp.relations is not None
+
+
 def _org_only_months(inp: Inputs) -> ibis.Table | None:
-    """Months whose prescribing comes only from org-level files."""
-    if inp.prescribing_org is None:
+    """Months whose prescribing comes only from org-level files (when the two cannot be layered)."""
+    if inp.prescribing_org is None or _layered(inp):
         return None
     months = inp.prescribing_org.select("month").distinct()
     covered = _practice_months(inp)
@@ -119,10 +137,14 @@ def _observed_trust(inp: Inputs) -> ibis.Table | None:
 
 
 def _org_rows(inp: Inputs) -> ibis.Table | None:
-    """Org-level prescribing in the months computed that have no practice-level prescribing."""
+    """Org-level prescribing in the months computed: all of it where practices can be placed in
+    organisations (it is then layered over practice-level data, `_less_practices`), else only in
+    months with no practice-level prescribing."""
     if inp.prescribing_org is None:
         return None
     po = inp.prescribing_org.semi_join(inp.months.select("month"), "month")
+    if _layered(inp):
+        return po
     covered = _practice_months(inp)
     return po.anti_join(covered, "month") if covered is not None else po
 
@@ -195,6 +217,61 @@ def _denominators_org(inp: Inputs) -> ibis.Table | None:
         eligible=ibis.null("float64"), expected=ibis.null("float64"))
 
 
+def _less_practices(org: ibis.Table | None, practice: ibis.Table | None, inp: Inputs, key: str,
+                    columns: tuple[str, ...]) -> ibis.Table | None:
+    """Organisation-level facts less what the practice-level facts already count inside the same
+    organisation, month and `key`, only where the organisation-level facts have a row. An
+    organisation-level file holds each organisation's whole total; its practices' own rows keep
+    their detail at practice and PCN level, and every level from the organisation up sums to the
+    organisation's total, once (docs/metrics.md, "Coverage and precedence"). Practices are placed
+    through the memberships valid in each month."""
+    if org is None or practice is None or not _layered(inp):
+        return org
+    member = memberships(inp.relations, inp.months, latest=inp.latest)
+    practice = practice.view()  # the two sides share catalogue tables: keep them apart in the join
+    mapped = [practice.select("month", key, base_type=ibis.literal("practice"), base=practice.base,
+                              **{c: practice[c].cast("float64") for c in columns})]
+    for level in PATHS["practice"]:
+        up = rollup(member, "practice", level)
+        if up is None:
+            continue
+        j = practice.join(up, [practice.month == up.month, practice.base == up.base])
+        mapped.append(j.select(practice.month, practice[key], base_type=ibis.literal(level), base=up.org,
+                               **{c: practice[c].cast("float64") for c in columns}))
+    if not mapped:
+        return org
+    u = _union(mapped)
+    inside = u.group_by(["month", "base_type", "base", key]).aggregate(
+        **{f"inside_{c}": u[c].sum() for c in columns}).view()
+    j = org.left_join(inside, [org.month == inside.month, org.base_type == inside.base_type,
+                               org.base == inside.base, org[key] == inside[key]])
+    return j.select(org.month, org.base_type, org.base, org[key],
+                    **{c: org[c].cast("float64") - j[f"inside_{c}"].fill_null(0.0) for c in columns})
+
+
+def unplaced_practices(inp: Inputs) -> ibis.Table | None:
+    """(month, practice): practices with practice-level prescribing in a month that also has
+    organisation-level rows, placed (by the dated hierarchy) in none of the organisations those
+    rows name: `_less_practices` cannot subtract them, so their rows count on top of the
+    organisation-level totals above them (e.g. a practice in a predecessor CCG code). None when
+    the two are not layered."""
+    if inp.prescribing is None or not _layered(inp):
+        return None
+    orgs = inp.prescribing_org.semi_join(inp.months.select("month"), "month").select(
+        "month", "org_type", "org_code").distinct()
+    rx = inp.prescribing.semi_join(orgs.select("month").distinct(), "month").select("month", "practice").distinct()
+    member = memberships(inp.relations, inp.months, latest=inp.latest)
+    placed = [orgs.filter(orgs.org_type == "practice").select("month", practice=orgs.org_code)]
+    for level in PATHS["practice"]:
+        up = rollup(member, "practice", level)
+        if up is None:
+            continue
+        these = orgs.filter(orgs.org_type == level).view()
+        j = up.join(these, [up.month == these.month, up.org == these.org_code])
+        placed.append(j.select(up.month, practice=up.base))
+    return rx.anti_join(_union(placed), ["month", "practice"])
+
+
 def _union(parts: list[ibis.Table]) -> ibis.Table:
     out = parts[0]
     for p in parts[1:]:
@@ -217,16 +294,21 @@ def _aligned(t: ibis.Table, have: tuple[str, ...]) -> ibis.Table:
 def base_facts(inp: Inputs) -> ibis.Table:
     """(month, base_type, base, ta, observed..., denominators...) summed per base organisation."""
     parts = []
-    for build, have in ((_observed_practice, OBSERVED), (_observed_org, OBSERVED), (_observed_trust, SECONDARY),
-                        (_denominators_practice, DENOMINATORS), (_denominators_org, DENOMINATORS)):
-        t = build(inp)
+    observed, denominators = _observed_practice(inp), _denominators_practice(inp)
+    for t, have in ((observed, OBSERVED), (_less_practices(_observed_org(inp), observed, inp, "ta", OBSERVED), OBSERVED),
+                    (_observed_trust(inp), SECONDARY), (denominators, DENOMINATORS),
+                    (_less_practices(_denominators_org(inp), denominators, inp, "ta", DENOMINATORS), DENOMINATORS)):
         if t is not None:
             parts.append(_aligned(t, have))
     if not parts:
         raise ValueError("no prescribing and no list sizes: nothing to compute")
     facts = _union(parts)
-    return facts.group_by(["month", "base_type", "base", "ta"]).aggregate(
-        **{c: facts[c].sum() for c in SUMMED})
+    # Items are unknown (not 0) for an organisation whose org-level file has quantities only:
+    # its observed rows carry NULL items, which a plain sum would hide behind the 0 of its
+    # denominator rows.
+    sums = {c: facts[c].sum() for c in SUMMED}
+    sums["items"] = ibis.ifelse(facts["items"].isnull().any(), ibis.null("float64"), facts["items"].sum())
+    return facts.group_by(["month", "base_type", "base", "ta"]).aggregate(**sums)
 
 
 def base_types(inp: Inputs) -> tuple[str, ...]:
@@ -265,6 +347,49 @@ def _sources(level: str, present: tuple[str, ...]) -> list[tuple[str, str]]:
     return sources
 
 
+def organisation_memberships(inp: Inputs, current: bool) -> ibis.Table | None:
+    """The dated hierarchy for the months computed (hierarchy.memberships), successions included."""
+    if inp.relations is None:
+        return None
+    return memberships(inp.relations, inp.months, current=current, latest=inp.latest, successions=inp.successions)
+
+
+def organisations_now(facts: ibis.Table, inp: Inputs, current: bool, key: str,
+                      columns: tuple[str, ...]) -> ibis.Table:
+    """Base facts with codes succeeded by the month (with `current`, by today) moved to their
+    successors (hierarchy.succeeded); unchanged without successions."""
+    if inp.successions is None:
+        return facts
+    return succeeded(facts, inp.successions, inp.months, current=current, columns=columns, key=key)
+
+
+def unplaced(facts: ibis.Table, inp: Inputs, level: str, counted: str, *, current: bool = False,
+             key: str = "ta", columns: tuple[str, ...] = SUMMED,
+             member: ibis.Table | None = None) -> ibis.Table | None:
+    """(month, key, organisations, columns...): the base organisations with some `counted` (e.g.
+    items) whose activity has a path to `level` (PATHS) but no membership taking them there in
+    the month, counted and summed. `member`: organisation_memberships(inp, current), when the
+    caller has it already.
+    Trusts below an ICB and organisations above `level` are not unplaced: they never count
+    there (docs/metrics.md). None when no base type can reach `level` through the hierarchy."""
+    if member is None:
+        member = organisation_memberships(inp, current)
+    facts = organisations_now(facts, inp, current, key, columns)
+    parts = []
+    for base_type in base_types(inp):
+        if not PATHS[base_type].get(level):
+            continue
+        of_type = facts.filter((facts.base_type == base_type) & (facts[counted].fill_null(0.0) != 0))
+        if member is not None:
+            up = rollup(member, base_type, level)
+            of_type = of_type.anti_join(up, [of_type.month == up.month, of_type.base == up.base])
+        parts.append(of_type.select("month", key, "base", **{c: of_type[c] for c in columns}))
+    if not parts:
+        return None
+    u = _union(parts)
+    return u.group_by(["month", key]).aggregate(organisations=u.base.nunique(), **{c: u[c].sum() for c in columns})
+
+
 def level_facts(facts: ibis.Table, inp: Inputs, levels: tuple[str, ...] = LEVELS, *,
                 current: bool = False, england: bool = True, key: str = "ta",
                 columns: tuple[str, ...] = SUMMED) -> ibis.Table:
@@ -274,8 +399,8 @@ def level_facts(facts: ibis.Table, inp: Inputs, levels: tuple[str, ...] = LEVELS
     Each level is summed from the level below it (sub-ICB from practices, ICB from sub-ICBs,
     region from ICBs), not from the base facts again: the same sums, from ever smaller tables.
     A level that is only its own base organisations (practices) is those rows as they are."""
-    member = (memberships(inp.relations, inp.months, current=current, latest=inp.latest)
-              if inp.relations is not None else None)
+    member = organisation_memberships(inp, current)
+    facts = organisations_now(facts, inp, current, key, columns)
     present = base_types(inp)
     wanted = set(levels)
     # the levels the requested ones are summed from, in order from the bottom
@@ -338,10 +463,12 @@ def with_metrics(t: ibis.Table, inp: Inputs) -> ibis.Table:
     rank among organisations of the same level."""
     m = t.join(inp.months.select("month", "days"), "month")
     # Hospital issues count where they are attributed (a trust, its ICB, region and England) in the
-    # months with SCMD loaded: there an organisation with none issued has 0, elsewhere unknown.
-    if inp.scmd is not None:
-        loaded = inp.scmd_months.select("month", scmd=ibis.literal(True))
-        m = m.left_join(loaded, "month").drop("month_right")
+    # months whose SCMD covers the TA's products: there an organisation with none issued has 0,
+    # elsewhere (no SCMD, or SCMD of other medicines only) unknown.
+    covered = scmd_covered(inp)
+    if covered is not None:
+        loaded = covered.mutate(scmd=ibis.literal(True))
+        m = m.left_join(loaded, ["month", "ta"]).drop("month_right", "ta_right")
         m = m.mutate(hospital=m.scmd.fill_null(False) & m.level.isin(SECONDARY_LEVELS)).drop("scmd")
     else:
         m = m.mutate(hospital=ibis.literal(False))
@@ -426,12 +553,11 @@ def _measure_rows(rx: ibis.Table, inp: Inputs, codes: ibis.Table) -> ibis.Table 
     return m.filter(m.item_quantity_above.isnull() | (m.item_quantity > m.item_quantity_above))
 
 
-def _measure_registered(inp: Inputs, info: ibis.Table) -> list[ibis.Table]:
+def _measure_registered(inp: Inputs, info: ibis.Table) -> tuple[ibis.Table | None, ibis.Table | None]:
     """Registered patients (all ages) per base organisation and month, for every measure whose
-    denominator is registered patients: practice list sizes in months with practice-level data,
-    the org-level files' list sizes in the months they alone cover (not for measures that need
-    each item's quantity, which org-level rows lack)."""
-    parts = []
+    denominator is registered patients: (practice list sizes, the org-level files' list sizes),
+    the latter not for measures that need each item's quantity, which org-level rows lack."""
+    practice = org = None
     per_registered = info.filter(info.registered)
     if inp.list_sizes is not None:
         ls = inp.list_sizes.semi_join(inp.months.select("month"), "month")
@@ -441,18 +567,29 @@ def _measure_registered(inp: Inputs, info: ibis.Table) -> list[ibis.Table]:
         total = ls.filter((ls.sex == "all") & (ls.age_band == "all")).select(
             "month", "practice", registered=ls.patients.cast("float64"))
         t = total.cross_join(per_registered.select("measure"))
-        parts.append(t.select("month", base_type=ibis.literal("practice"), base=t.practice, measure=t.measure,
-                              numerator=ibis.literal(0.0), denominator=t.registered,
-                              numerator_cost=ibis.literal(0.0), denominator_cost=ibis.null("float64")))
+        practice = t.select("month", base_type=ibis.literal("practice"), base=t.practice, measure=t.measure,
+                            numerator=ibis.literal(0.0), denominator=t.registered,
+                            numerator_cost=ibis.literal(0.0), denominator_cost=ibis.null("float64"))
     po = _org_rows(inp)
     if po is not None:
         sizes = po.group_by([po.month, po.org_type, po.org_code]).aggregate(
             registered=po.list_size.max().cast("float64"))
         t = sizes.cross_join(per_registered.filter(~per_registered.item_level).select("measure"))
-        parts.append(t.select("month", base_type=t.org_type, base=t.org_code, measure=t.measure,
-                              numerator=ibis.literal(0.0), denominator=t.registered,
-                              numerator_cost=ibis.literal(0.0), denominator_cost=ibis.null("float64")))
-    return parts
+        org = t.select("month", base_type=t.org_type, base=t.org_code, measure=t.measure,
+                       numerator=ibis.literal(0.0), denominator=t.registered,
+                       numerator_cost=ibis.literal(0.0), denominator_cost=ibis.null("float64"))
+    return practice, org
+
+
+def _measure_sums(parts: list[ibis.Table]) -> ibis.Table | None:
+    """The parts summed per month, base organisation and measure. A numerator counted in a unit the
+    file lacks (items of an org-level file of quantities only) is unknown, not 0 (as in `base_facts`)."""
+    if not parts:
+        return None
+    u = _union(parts)
+    sums = {c: u[c].sum() for c in MEASURE_SUMMED}
+    sums["numerator"] = ibis.ifelse(u.numerator.isnull().any(), ibis.null("float64"), u.numerator.sum())
+    return u.group_by(["month", "base_type", "base", "measure"]).aggregate(**sums)
 
 
 def measure_base_facts(inp: Inputs) -> ibis.Table:
@@ -466,14 +603,14 @@ def measure_base_facts(inp: Inputs) -> ibis.Table:
     if inp.prescribing is None and inp.prescribing_org is None:
         raise ValueError("no prescribing loaded")
     info = inp.measure_info
-    parts = []
+    parts: dict[bool, list[ibis.Table]] = {False: [], True: []}  # practice-level, org-level
     sources = []
     if inp.prescribing is not None:
         rx = inp.prescribing.semi_join(inp.months.select("month"), "month")
         sources.append((rx.select("month", "bnf_code", base_type=ibis.literal("practice"), base=rx.practice,
                                   items=rx["items"].cast("float64"), quantity=rx.total_quantity.cast("float64"),
                                   cost=rx.actual_cost.cast("float64"), item_quantity=rx.quantity.cast("float64")),
-                        inp.measure_codes))
+                        inp.measure_codes, False))
     po = _org_rows(inp)
     if po is not None:
         # aggregated rows carry no quantity per item: measures that need it are left out here
@@ -481,26 +618,31 @@ def measure_base_facts(inp: Inputs) -> ibis.Table:
         sources.append((po.select("month", "bnf_code", base_type=po.org_type, base=po.org_code,
                                   items=po["items"].cast("float64"), quantity=po.quantity.cast("float64"),
                                   cost=po.actual_cost.cast("float64"), item_quantity=ibis.null("float64")),
-                        inp.measure_codes.semi_join(whole, "measure")))
-    for rx, codes in sources:
+                        inp.measure_codes.semi_join(whole, "measure"), True))
+    for rx, codes, is_org in sources:
         m = _measure_rows(rx, inp, codes)
         if m is None:
             continue
         m = m.join(info.select("measure", "unit"), "measure")
         value = ibis.cases((m.unit == "quantity", m.quantity), (m.unit == "actual_cost", m.cost), else_=m["items"])
         is_num = m.part == "numerator"
-        parts.append(m.select(
+        parts[is_org].append(m.select(
             "month", "base_type", "base", "measure",
             numerator=ibis.ifelse(is_num, value, 0.0),
             denominator=ibis.ifelse(is_num, ibis.null("float64"), value),
             numerator_cost=ibis.ifelse(is_num, m.cost, 0.0),
             denominator_cost=ibis.ifelse(is_num, ibis.null("float64"), m.cost)))
-    parts.extend(_measure_registered(inp, info))
-    if not parts:
+    practice_rx = _measure_sums(parts[False])
+    registered, org_registered = _measure_registered(inp, info)
+    # org-level rows layered over the practices inside them: prescribing and registered patients apart,
+    # so that an org-level file silent about a measure's codes subtracts nothing from its numerator
+    out = [t for t in (practice_rx, _less_practices(_measure_sums(parts[True]), practice_rx, inp, "measure",
+                                                    MEASURE_SUMMED),
+                       registered, _less_practices(org_registered, registered, inp, "measure", MEASURE_SUMMED))
+           if t is not None]
+    if not out:
         raise ValueError("no measure has any BNF code")
-    u = _union(parts)
-    return u.group_by(["month", "base_type", "base", "measure"]).aggregate(
-        **{c: u[c].sum() for c in MEASURE_SUMMED})
+    return _measure_sums(out)
 
 
 def measure_level_facts(facts: ibis.Table, inp: Inputs, levels: tuple[str, ...] = LEVELS, *,

@@ -27,6 +27,7 @@ from ..services import scorecard as sc
 from ..services import variation as var
 from . import portal_data
 from .model import Column, Figure, Report, Section, Table, Text
+from .trials_section import icb_trials_section
 
 UNIT = {"index": "uptake index", "per_1000": "patients per 1,000 registered", "items_per_1000": "items per 1,000",
         "proportion": "share", "rate_per_1000": "per 1,000 registered"}
@@ -218,6 +219,7 @@ def icb_report(ctx: Context, code: str) -> Report:
         report.sections.append(_icb_area(ctx, area, code, name, rows, series, below))
     report.sections.append(_icb_compliance(ctx, code, name))
     report.sections.append(_icb_opportunities(ctx, code, name))
+    report.sections.append(icb_trials_section(ctx, code, name))
     codes = {code} | {o["code"] for lv in below.values() for o in lv}
     lagging = {r.ta for r in rows.values() if r.value is not None and r.england_value and r.value < r.england_value}
     report.sections.append(_barriers(portal_data.barriers(codes=codes), f"Barriers reported for {name}",

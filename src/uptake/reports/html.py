@@ -8,6 +8,7 @@ from pathlib import Path
 from django.template import Context, Engine
 from django.utils.safestring import mark_safe
 
+from ..fsutil import atomic_file
 from . import images
 from .model import Figure, Report, Section, Table, Text
 
@@ -57,7 +58,6 @@ def render(report: Report) -> str:
 
 def write(report: Report, path: str | Path) -> Path:
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(render(report), encoding="utf-8")
-    tmp.replace(path)
+    with atomic_file(path) as tmp:  # whole or not at all
+        tmp.write_text(render(report), encoding="utf-8")
     return path

@@ -23,6 +23,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import (Image, KeepTogether, ListFlowable, ListItem, Paragraph, SimpleDocTemplate, Spacer,
                                 Table as RLTable, TableStyle)
 
+from ..fsutil import atomic_file
 from . import images
 from .model import Figure, Report, Section, Table, Text
 
@@ -192,7 +193,6 @@ def render(report: Report) -> bytes:
 
 def write(report: Report, path: str | Path) -> Path:
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(render(report))
-    tmp.replace(path)
+    with atomic_file(path) as tmp:  # whole or not at all
+        tmp.write_bytes(render(report))
     return path

@@ -99,6 +99,11 @@ def diffusion(an: Source, ta_id: str, level: str = "icb") -> Diffusion:
         target, label = (latest, "England's latest value (no expected use in the catalogue)")
         notes.append("Without a sourced expected use, 50% and 80% are of England's latest value, and the "
                      "fitted curves' ceilings are the data's, not NICE's.")
+    mixed = [f"{m:%Y-%m}" for m in months if an.sources_note(m, level)]
+    if mixed:
+        notes.append(f"Sources mixed in {', '.join(mixed)}: organisation-level prescribing gives each organisation's "
+                     "whole total where it has a row, practice-level prescribing elsewhere, never counted twice "
+                     "(docs/metrics.md, \"Coverage and precedence\").")
     if t[0] > 0:
         notes.append(f"Data start {t[0]:.0f} months after publication: the early part of the curve is not "
                      "observed, so the fitted parameters rest on the later months only.")

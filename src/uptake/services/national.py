@@ -38,6 +38,7 @@ class NationalPicture:
     membership: str
     engine: str
     rows: list[NationalRow] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -49,6 +50,9 @@ def national_picture(an: Source, month: str | None = None) -> NationalPicture:
     table = an.ta_table([t.id for t in cat.technology_appraisals], [when], ("icb",)).to_pylist()
     picture = NationalPicture(month=f"{when:%Y-%m}", lag_rule=LAG_RULE, membership=an.membership,
                               engine=an.engine_name)
+    mixed = an.sources_note(when, "icb")
+    if mixed:
+        picture.notes.append(mixed)
     for ta in cat.technology_appraisals:
         rows = [r for r in table if r["ta"] == ta.id]
         eng = next((r for r in rows if r["level"] == ENGLAND), None)

@@ -44,7 +44,7 @@ class Doses:
     subject: str
     org: str
     quarter: str
-    doses: float
+    doses: float | None  # None: not covered (no loaded file covers the products in a month of it)
     population: float | None
     setting: str = "all"  # e.g. Primary Care / Secondary Care; 'all' when not split
     name: str | None = None
@@ -57,10 +57,16 @@ class QuarterRate:
     org: str
     name: str | None
     quarter: str
-    doses: float
+    doses: float | None
     population: float | None
     rate: float | None
     records: int  # input records summed into it
+
+
+def _total(doses: Iterable[float | None]) -> float | None:
+    """The sum of doses; None (not covered) when any of them is."""
+    values = list(doses)
+    return None if None in values else sum(values)
 
 
 def _key(r: Doses, combine_settings: bool) -> tuple[str, str, str]:
@@ -81,7 +87,7 @@ def quarterly_rates(records: Iterable[Doses], *, combine_settings: bool = False)
             raise UptakeError(f"{org}, {subject}, {quarter}: records give different populations "
                               f"({', '.join(f'{p:,.0f}' for p in sorted(p for p in pops if p is not None))}); "
                               "expected one per organisation")
-        doses, population = sum(r.doses for r in rs), rs[0].population
+        doses, population = _total(r.doses for r in rs), rs[0].population
         out.append(QuarterRate(subject=subject, setting=setting, org=org, name=rs[0].name, quarter=quarter,
                                doses=doses, population=population, rate=rate(doses, population), records=len(rs)))
     return sorted(out, key=lambda q: (q.subject, q.setting, q.quarter, q.org))
@@ -105,7 +111,7 @@ def england_rates(records: Iterable[Doses], population: Mapping[str, float] | fl
             pop = population.get(quarter)
         else:
             pop = float(population)
-        doses = sum(r.doses for r in rs)
+        doses = _total(r.doses for r in rs)
         out.append(QuarterRate(subject=subject, setting=setting, org=ENGLAND_CODE, name="England", quarter=quarter,
                                doses=doses, population=pop, rate=rate(doses, pop), records=len(rs)))
     return sorted(out, key=lambda q: (q.subject, q.setting, q.quarter))
@@ -171,8 +177,8 @@ def official_figure(an: Source, ta_id: str, level: str = "icb") -> OfficialFigur
     hospital = any(r.get("secondary_treatment_days") is not None for r in eng_rows)
     if hospital_only and not hospital:
         raise UptakeError(
-            f"{ta.id}'s products are issued in hospitals, and no hospital issues (SCMD) are loaded for "
-            f"{quarters[0]}–{quarters[-1]}: there is no figure to compute. The published Innovation Scorecard "
+            f"{ta.id}'s products are issued in hospitals, and no loaded hospital issues (SCMD) file covers them "
+            f"in {quarters[0]}–{quarters[-1]} (not covered: unknown, not zero): there is no figure to compute. The published Innovation Scorecard "
             f"reports it (medicine {', '.join(sorted({p.name for p in ta.products}))}): see "
             "`uptake official --published FILE`.")
     # DDDs only when every setting with use converts to them; else treatment-days throughout
@@ -185,9 +191,14 @@ def official_figure(an: Source, ta_id: str, level: str = "icb") -> OfficialFigur
         if r["level"] in (level, ENGLAND):
             by_org[(r["level"], r["org"], quarter_of(r["month"]))].append(r)
     records: dict[str, list[Doses]] = {ENGLAND: [], level: []}
+    uncovered: set[str] = set()
     for (lv, org, q), rs in sorted(by_org.items()):
         doses = sum(((r["ddd"] or 0.0) + (r.get("secondary_ddd") or 0.0) if use_ddd else
                      (r["treatment_days"] or 0.0) + (r.get("secondary_treatment_days") or 0.0)) for r in rs)
+        # a hospital-only TA's quarter with a month whose SCMD does not cover its products: unknown, not 0
+        if hospital_only and any(r.get("secondary_treatment_days") is None for r in rs):
+            doses = None
+            uncovered.add(q)
         pops = [r["registered_all"] for r in rs]
         pop = statistics.fmean(pops) if len(rs) == 3 and None not in pops else None
         records[lv].append(Doses(subject=ta.id, org=org, quarter=q, doses=doses, population=pop,
@@ -204,6 +215,9 @@ def official_figure(an: Source, ta_id: str, level: str = "icb") -> OfficialFigur
         isc_medicines=sorted({p.name for p in ta.products}))
     if incomplete:
         fig.notes.append(f"Left out, not all three months loaded: {', '.join(incomplete)}.")
+    if uncovered:
+        fig.notes.append(f"Not covered (no figure, not zero): {', '.join(sorted(uncovered))}: no loaded hospital "
+                         f"issues (SCMD) file covers {ta.id}'s products in every month of these quarters.")
     if hospital and level in SECONDARY_LEVELS:
         fig.notes.append("Primary-care prescribing (EPD) and hospital issues (SCMD) together; a trust's issues count "
                          "towards its ICB. Homecare and outsourced dispensing are in neither, so they are not counted.")

@@ -12,6 +12,9 @@ with one rename, so a portal reading it never sees half a publication. Its table
     peers              level, org, peer, rank, similarity: services.peers (meta 'peers': the notes)
     meta               key, value (JSON): when, from which warehouse state, months, sources
 
+The full downloads (services.downloads) are written from the new file before it is swapped in,
+and temporary files that a killed publish (or download, or report) left are swept first.
+
 Figures are stored unsuppressed: the services suppress small counts when they read them, the
 same way for the engine and for the published tables.
 """
@@ -30,8 +33,10 @@ import duckdb
 import pyarrow as pa
 
 from .. import __version__
-from ..engine.hierarchy import ENGLAND_CODE, LEVELS
+from ..engine.hierarchy import ENGLAND, ENGLAND_CODE, LEVELS
 from ..errors import UptakeError
+from ..fsutil import sweep_temporary, temporary_name
+from . import downloads
 from .analysis import ALL_LEVELS, PARENT_LEVEL, Analysis
 from .funnels import flag_columns, measure_headline
 
@@ -89,6 +94,9 @@ def publish(an: Analysis, path: Path, *, step: Callable[[str], None] = lambda _:
     lap("measures computed")
     orgs = organisation_table(an, months[-1], ta)
     lap("organisations")
+    unplaced = unplaced_table(an, tas, measure_ids, months)
+    undated = an.undated_membership(months)
+    lap("unplaced activity")
     from .peers import peer_table, publishable
 
     peer_groups, peer_notes = publishable(an, imd)
@@ -96,7 +104,8 @@ def publish(an: Analysis, path: Path, *, step: Callable[[str], None] = lambda _:
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    sweep_temporary(path.parent)  # what a killed publish, download or report left
+    tmp = temporary_name(path)
     tmp.unlink(missing_ok=True)
     con = duckdb.connect(str(tmp))
     try:
@@ -105,6 +114,11 @@ def publish(an: Analysis, path: Path, *, step: Callable[[str], None] = lambda _:
         if ms is not None:
             con.register("ms_in", ms)
             con.execute("CREATE TABLE measure_scorecard AS SELECT * FROM ms_in ORDER BY measure, level, month, org")
+        if undated.num_columns > 1:
+            con.register("undated_in", undated)
+            con.execute("CREATE TABLE undated_membership AS SELECT * FROM undated_in ORDER BY month")
+        con.register("unplaced_in", unplaced)
+        con.execute("CREATE TABLE unplaced AS SELECT * FROM unplaced_in ORDER BY kind, subject, level, month")
         con.register("org_in", orgs)
         con.execute("CREATE TABLE organisations AS SELECT * FROM org_in ORDER BY level, code")
         con.register("peers_in", peer_table(peer_groups))
@@ -119,11 +133,26 @@ def publish(an: Analysis, path: Path, *, step: Callable[[str], None] = lambda _:
     lap("written")
     _add_diffusion(tmp, tas)
     lap("diffusion fitted")
+    with duckdb.connect(str(tmp), read_only=True) as con:  # ready before anyone can ask for them
+        downloads.write_scorecards(con, path, meta["published_at"])
+    lap("downloads written")
     os.replace(tmp, path)
+    downloads.prune(path)
     return PublishReport(
         path=str(path), months=len(months), first_month=f"{months[0]:%Y-%m}", last_month=f"{months[-1]:%Y-%m}",
         ta_rows=ta.num_rows, measure_rows=0 if ms is None else ms.num_rows, organisations=orgs.num_rows,
         seconds=timings, bytes=path.stat().st_size)
+
+
+def unplaced_table(an: Analysis, tas: list[str], measure_ids: list[str], months) -> pa.Table:
+    """(kind, level, subject, month, organisations, counted) for every TA and measure: what the
+    scorecard pages report as not placed in any organisation of a level."""
+    levels = tuple(x for x in ALL_LEVELS if x != ENGLAND)
+    parts = [(kind, an.unplaced(kind, ids, months, levels)) for kind, ids in (("ta", tas), ("measure", measure_ids))
+             if ids]
+    tables = [t.append_column("kind", pa.array([kind] * t.num_rows, pa.string())) for kind, t in parts]
+    return pa.concat_tables(tables) if tables else an.unplaced("ta", [], months, ()).append_column(
+        "kind", pa.array([], pa.string()))
 
 
 def _with(table: pa.Table, columns: dict[str, pa.Array]) -> pa.Table:
@@ -138,12 +167,12 @@ def organisation_table(an: Analysis, when, scorecard: pa.Table | None = None) ->
     """Every organisation of every level — in the organisation files or in the scorecard — with
     its name (None when no file names it: then pages show the code) and its parent in `when`
     (the latest month): the directory the portal searches and drills down."""
-    from ..engine.hierarchy import memberships
+    from ..engine.scorecard import organisation_memberships
 
     parents: dict[tuple[str, str], tuple[str, str]] = {}
     if "org_relations" in an.datasets:
         inp = an.inputs([when], tas=[])
-        m = memberships(inp.relations, inp.months, current=an.current_orgs, latest=inp.latest)
+        m = organisation_memberships(inp, an.current_orgs)
         got = an.engine.execute(m.select("child", "child_type", "parent", "parent_type")).to_pylist()
         for r in got:
             level = r["child_type"]
@@ -188,6 +217,8 @@ def _meta(an: Analysis, months, ta_rows: int, measure_rows: int) -> dict:
         "months": [f"{m:%Y-%m}" for m in months],
         "datasets": list(an.datasets),
         "sources": sources,
+        "month_sources": an.warehouse.month_sources(),
+        "outside_extract": an.outside_extract_by_month(months),
         "ta_rows": ta_rows,
         "measure_rows": measure_rows,
     }

@@ -43,6 +43,8 @@ class Published(Source):
         self._by_key: dict[tuple[str, str], dict] | None = None
         tables = {r[0] for r in self._con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         self._has_measures = "measure_scorecard" in tables
+        self._has_unplaced = "unplaced" in tables
+        self._has_undated = "undated_membership" in tables
 
     def close(self) -> None:
         self._con.close()
@@ -72,6 +74,12 @@ class Published(Source):
     def months(self) -> list[date]:
         return self._months
 
+    def month_sources(self, when: date) -> dict[str, list[str]]:
+        return self.meta.get("month_sources", {}).get(f"{when:%Y-%m}", {})
+
+    def outside_extract(self, when: date) -> list[str]:
+        return self.meta.get("outside_extract", {}).get(f"{when:%Y-%m}", [])
+
     # --- the Source interface ----------------------------------------------------------------
 
     def ta_table(self, tas: list[str], months: list[date], levels: tuple[str, ...]) -> pa.Table:
@@ -87,6 +95,21 @@ class Published(Source):
         return self.query(
             f"SELECT * FROM {table} WHERE {key} IN (SELECT unnest(?)) AND month IN (SELECT unnest(?)) "
             f"AND level IN (SELECT unnest(?))", [list(subjects), list(months), wanted])
+
+    def unplaced(self, kind: str, subjects: list[str], months: list[date], levels: tuple[str, ...]) -> pa.Table:
+        """As `Analysis.unplaced`, from the table written when publishing (none before it was)."""
+        if not self._has_unplaced:
+            return pa.table({"level": pa.array([], pa.string())})
+        return self.query(
+            "SELECT level, subject, month, organisations, counted FROM unplaced WHERE kind = ? "
+            "AND subject IN (SELECT unnest(?)) AND month IN (SELECT unnest(?)) AND level IN (SELECT unnest(?))",
+            [kind, list(subjects), list(months), list(levels)])
+
+    def undated_membership(self, months: list[date]) -> pa.Table:
+        if not self._has_undated:
+            return super().undated_membership(months)
+        return self.query("SELECT month, sub_icbs, undated FROM undated_membership WHERE month IN (SELECT unnest(?))",
+                          [list(months)])
 
     def org_series(self, code: str, level: str, tas: list[str], months: list[date]) -> list[dict]:
         rows = self.query(

@@ -19,7 +19,7 @@ from ..engine.prepare import headline as catalogue_headline
 from ..engine.prepare import in_primary_care
 from ..engine.stats.ranking import deciles
 from ..errors import UptakeError
-from ..vocabulary import HEADLINE_LABEL
+from ..vocabulary import HEADLINE_LABEL, LEVEL_NAMES
 from .analysis import ALL_LEVELS, CHILD_LEVEL, Source
 from .funnels import FunnelSummary, funnel_for, measure_headline
 
@@ -83,6 +83,8 @@ class Scorecard:
     deciles: dict[str, float] = field(default_factory=dict)
     funnel: FunnelSummary | None = None
     notes: list[str] = field(default_factory=list)
+    # activity that reached England but no organisation of this level: {organisations, count, unit}
+    unplaced: dict | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -126,15 +128,16 @@ def decile_dict(values) -> dict[str, float]:
 
 
 def _ta_notes(ta, headline: str, level: str, hospital: bool) -> list[str]:
-    """What a reader must know to read the TA's figures at `level`; `hospital`: whether hospital
-    issues (SCMD) are loaded for the month."""
+    """What a reader must know to read the TA's figures at `level`; `hospital`: whether a loaded
+    hospital issues (SCMD) file covers the TA's products in the month."""
     notes = []
     primary = in_primary_care(ta)
     secondary = any(p.setting in ("secondary", "both") and p.dmd_vmps for p in ta.products)
     counted_here = level in SECONDARY_LEVELS
     if secondary and not hospital:
-        notes.append(f"Hospital issues (SCMD) are not loaded for this month: {ta.id}'s use in hospitals is not "
-                     "counted" + ("." if primary else ", so it has no figure."))
+        notes.append(f"Not covered: no loaded hospital issues (SCMD) file covers {ta.id}'s products in this month, "
+                     "so its use in hospitals is unknown, not zero" + (
+                         ": these figures are primary care only." if primary else ", and it has no figure."))
     elif secondary and counted_here:
         notes.append("Patients count primary-care prescribing and hospital issues (SCMD) together; a trust's "
                      "issues count towards the ICB it belongs to, as the Innovation Scorecard attributes a "
@@ -180,6 +183,9 @@ def scorecard(an: Source, subject: str, level: str = "icb", month: str | None = 
         direction, title, kind = "higher", item.title, "ta"
         hospital = any(r.get("secondary_quantity") is not None for r in rows)
         notes = _ta_notes(item, headline, level, hospital)
+    mixed = an.sources_note(when, level)
+    if mixed:
+        notes.append(mixed)
     eng_raw = next((r for r in rows if r["level"] == ENGLAND), None)
     org_raw = sorted((r for r in rows if r["level"] == level), key=lambda r: r["org"])
     funnel = funnel_for(headline, org_raw) if level != TRUST else None
@@ -190,14 +196,66 @@ def scorecard(an: Source, subject: str, level: str = "icb", month: str | None = 
             row.flag_95, row.flag_998, row.flag_998_od = funnel.flags(i)
         out_rows.append(row)
     out_rows.sort(key=lambda r: (r.value is None, -(r.value or 0.0)))
+    lost = unplaced_activity(an, item, level, when)
+    if lost is not None:
+        notes.append(unplaced_note(lost, level))
+    notes.extend(membership_notes(an, level, when))
     card = Scorecard(
         subject=item.id, title=title, kind=kind, level=level, month=f"{when:%Y-%m}", headline=headline,
         headline_label=HEADLINE_LABEL[headline], direction=direction, membership=an.membership,
         engine=an.engine_name, min_items=min_items,
         england=_score_row(eng_raw, names) if eng_raw else None, rows=out_rows,
         deciles=decile_dict([r.get("value") for r in org_raw]),
-        funnel=funnel.summary if funnel is not None else None, notes=notes)
+        funnel=funnel.summary if funnel is not None else None, notes=notes, unplaced=lost)
     return suppressed(card, min_items)
+
+
+def unplaced_activity(an: Source, item, level: str, when: date) -> dict | None:
+    """{organisations, count, unit} of the activity in `when` that reached England but no
+    organisation of `level` (an old or unknown code with no membership), or None when all of it
+    was placed."""
+    if level in (ENGLAND, TRUST):
+        return None
+    kind = "measure" if isinstance(item, Measure) else "ta"
+    got = an.unplaced(kind, [item.id], [when], (level,)).to_pylist()
+    if not got or not got[0]["counted"]:
+        return None
+    unit = item.unit if isinstance(item, Measure) else "items"
+    return {"organisations": int(got[0]["organisations"]), "count": float(got[0]["counted"]), "unit": unit}
+
+
+ICB_START = date(2022, 7, 1)  # CCGs became sub-ICB locations of the new ICBs (Bassetlaw moved ICB then)
+
+
+def membership_notes(an: Source, level: str, when: date) -> list[str]:
+    """Before July 2022, where sub-ICBs are placed in ICBs by a file not dated to the month (an
+    undated snapshot such as epraccur, or a later file), say so: that is where they are now, not
+    where they were then (Bassetlaw, 02Q, moved from South Yorkshire and Bassetlaw to Nottingham
+    and Nottinghamshire in July 2022)."""
+    if level not in ("icb", "region") or an.current_orgs or when >= ICB_START:
+        return []
+    got = [r for r in an.undated_membership([when]).to_pylist() if r.get("undated")]
+    if not got:
+        return []
+    n, total = got[0]["undated"], got[0]["sub_icbs"]
+    return [f"{n} of {total} sub-ICB locations are placed in ICBs by a file not dated to {when:%Y-%m} (an undated "
+            "snapshot such as epraccur, or a later file): ICBs as that file has them, not as they were then. Load "
+            "ONS's CCG → STP lookup of the year (or the practice mapping of the month) for the membership valid "
+            "then."]
+
+
+def _in_a_sentence(name: str) -> str:
+    """'Sub-ICB location' → 'sub-ICB location'; 'ICB', 'GP practice', 'NHS region' as they are."""
+    return name if name[:2].isupper() else name[0].lower() + name[1:]
+
+
+def unplaced_note(lost: dict, level: str) -> str:
+    """'n items from k organisations not placed in any ICB', and why."""
+    unit = {"actual_cost": "£ of actual cost"}.get(lost["unit"], lost["unit"])
+    k = lost["organisations"]
+    return (f"{lost['count']:,.0f} {unit} from {k:,} organisation{'s' if k != 1 else ''} not placed in any "
+            f"{_in_a_sentence(LEVEL_NAMES[level])}: no organisation file loaded places their codes in this month (load ODS "
+            "epraccur, the successor file succ.csv or ONS's CCG lookups); England counts them, this level does not.")
 
 
 def suppressed(card: Scorecard, min_items: int) -> Scorecard:

@@ -13,7 +13,7 @@ import math
 import gzip
 import io
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -92,6 +92,18 @@ def read_header(path: Path) -> Header:
 
 
 Reader = Callable[[Header], pa.Table]
+# A column a format needs: one name, or several alternatives (any one will do).
+Column = str | tuple[str, ...]
+
+
+def missing_columns(header: Header, columns: Sequence[Column]) -> list[str]:
+    """The columns of `columns` that `header` lacks, as a person would name them."""
+    out = []
+    for column in columns:
+        options = (column,) if isinstance(column, str) else column
+        if not any(header.has(o) for o in options):
+            out.append(options[0] if len(options) == 1 else f"{options[0]} (or {', '.join(options[1:])})")
+    return out
 
 
 @dataclass(frozen=True)
@@ -103,6 +115,9 @@ class Format:
     read: Reader
     # Further datasets the same file yields (e.g. epraccur: organisations and their relations).
     extras: dict[str, Reader] = field(default_factory=dict)
+    # The columns the format needs (for saying which are missing); empty for headerless files
+    # and formats recognised by pattern.
+    columns: tuple[Column, ...] = ()
 
     @property
     def target(self) -> Dataset:
@@ -112,13 +127,19 @@ class Format:
 FORMATS: dict[str, Format] = {}
 
 
-def register(id: str, dataset: str, description: str, detect: Callable[[Header], bool]):
-    """Decorator: register a reader function as the reader of a format."""
+def register(id: str, dataset: str, description: str, detect: Callable[[Header], bool] | None = None, *,
+             columns: Sequence[Column] = ()):
+    """Decorator: register a reader function as the reader of a format. Without `detect`, a
+    file is in the format when it has every one of `columns`."""
+    if detect is None:
+        if not columns:
+            raise ValueError(f"format {id!r}: give detect or columns")
+        detect = lambda h: not missing_columns(h, columns)  # noqa: E731
 
     def wrap(fn: Reader) -> Reader:
         if id in FORMATS:
             raise ValueError(f"format {id!r} registered twice")
-        FORMATS[id] = Format(id, dataset, description, detect, fn)
+        FORMATS[id] = Format(id, dataset, description, detect, fn, columns=tuple(columns))
         return fn
 
     return wrap
@@ -158,6 +179,17 @@ def detect_format(path: Path, forced: str | None = None) -> tuple[Format, Header
         return matches[0], header
     shown = ", ".join(header.fields[:8]) + (" ..." if len(header.fields) > 8 else "")
     if not matches:
+        if (hint := not_for_ingest(header)) is not None:
+            raise InputError(path, hint, line=1)
+        if (near := closest_format(header, known.values())) is not None:
+            fmt, missing = near
+            raise InputError(
+                path,
+                f"unrecognised columns ({shown}); the closest known format is {fmt.id} ({fmt.description}), "
+                f"which needs column{'s' if len(missing) > 1 else ''} {', '.join(missing)} — rename "
+                f"{'them' if len(missing) > 1 else 'it'}, or use --format to force another",
+                line=1,
+            )
         raise InputError(
             path,
             f"unrecognised columns ({shown}); expected a known format "
@@ -169,6 +201,46 @@ def detect_format(path: Path, forced: str | None = None) -> tuple[Format, Header
         f"columns match several formats ({', '.join(m.id for m in matches)}); use --format to choose",
         line=1,
     )
+
+
+def closest_format(header: Header, candidates) -> tuple[Format, list[str]] | None:
+    """The known format whose columns the header comes nearest to holding (at least half of
+    them, and at least two), with the columns it lacks; None if no format comes that near."""
+    best: tuple[float, int, Format, list[str]] | None = None
+    for fmt in candidates:
+        if not fmt.columns:
+            continue
+        missing = missing_columns(header, fmt.columns)
+        found = len(fmt.columns) - len(missing)
+        if not missing or found < 2 or found * 2 < len(fmt.columns):
+            continue
+        key = (found / len(fmt.columns), found)
+        if best is None or key > best[:2]:
+            best = (*key, fmt, missing)
+    return None if best is None else (best[2], best[3])
+
+
+# Files people try to load that are not data for the warehouse: the columns that tell them,
+# and what to do instead.
+NOT_FOR_INGEST = (
+    (("treatment_name", "numerator", "numerator_unit", "denominator", "denominator_unit"),
+     "this is a published NHS England Innovation Scorecard file (figures, not prescribing data); "
+     "expected prescribing, SCMD or organisation data — to check uptake's figures against it use "
+     "`uptake official --published FILE`"),
+    (("calc_value",),
+     "this is an OpenPrescribing measure file (a numerator, a denominator and their ratio, calc_value, per "
+     "organisation), not prescribing data; expected prescribing, SCMD or organisation data with BNF codes — "
+     "uptake computes such measures from those (`uptake catalogue list` shows its measures)"),
+    (("medicine", "dosage_calc"),
+     "this is the Innovation Scorecard's dosage-calculation table, not data for the warehouse; expected "
+     "prescribing, SCMD or organisation data — its daily doses are in the catalogue (`uptake catalogue show`) "
+     "and `uptake official` uses them"),
+)
+
+
+def not_for_ingest(header: Header) -> str | None:
+    """Why a recognisable file that is not warehouse data cannot be ingested, or None."""
+    return next((why for names, why in NOT_FOR_INGEST if header.has(*names)), None)
 
 
 @dataclass(frozen=True)

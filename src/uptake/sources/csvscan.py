@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 import gzip
+import math
 import os
 import re
 import tempfile
@@ -26,8 +28,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import InputError
-from .base import Header, open_text
+from .base import GZIP_MAGIC, Header, open_text
 
+# Whole numbers are parsed as DOUBLE (see `_parse`), which holds every whole number exactly up to
+# 2⁵³; no count in NHS data comes near it, and above it a figure would silently change.
+MAX_WHOLE = 2**53
 FRIENDLY_TYPES = {"BIGINT": "a whole number", "DOUBLE": "a number", "DATE": "a date", "VARCHAR": "text"}
 
 
@@ -123,7 +128,10 @@ def _parse(con: duckdb.DuckDBPyConnection, header: Header, types: dict[str, str]
     # Whole-number columns are parsed as DOUBLE and checked below: DuckDB's cast to BIGINT
     # would silently round "2.5" to 3.
     whole = [f for f in header.fields if types.get(f) == "BIGINT"]
-    columns = {f: ("DOUBLE" if f in whole else types.get(f, "VARCHAR")) for f in header.fields}
+    # A blank-named column (the row index R's write.csv puts first) is given a name of its own:
+    # DuckDB cannot bind an empty one, and no reader asks for it.
+    columns = {(f or f"column{i + 1}"): ("DOUBLE" if f in whole else types.get(f, "VARCHAR"))
+               for i, f in enumerate(header.fields)}
     if len(columns) != len(header.fields):
         dupes = sorted({f for f in header.fields if header.fields.count(f) > 1})
         raise InputError(header.path, f"repeated column name(s) {', '.join(dupes)}; expected unique names", line=1)
@@ -161,8 +169,17 @@ def _parse(con: duckdb.DuckDBPyConnection, header: Header, types: dict[str, str]
         line, column, kind, message, csv_line = first
         raise InputError(header.path, _reject_message(kind, column, message, csv_line, types, what or {}),
                          line=int(line), column=column if kind == "CAST" or "ENCODING" in kind or "UNICODE" in kind else None)
+    numeric = [c for c in select if columns.get(c) == "DOUBLE"]
+    check_finite(con, header, table, numeric, what or {})
     for column in (c for c in whole if c in select):
         col = quote_ident(column)
+        big = con.execute(f"SELECT 1 FROM {table} WHERE abs({col}) > {MAX_WHOLE} LIMIT 1").fetchone()
+        if big:
+            hit = locate(header, number_where(column, lambda v: abs(v) > MAX_WHOLE))
+            raw = hit.row.get(column, "").strip() if hit else "?"
+            described = (what or {}).get(column, "a whole number")
+            raise InputError(header.path, f"{raw!r} is too large; expected {described} no larger than "
+                             f"{MAX_WHOLE:,}", line=hit.line if hit else None, column=column)
         bad = con.execute(f"SELECT {col} FROM {table} WHERE {col} <> trunc({col}) LIMIT 1").fetchall()
         if bad:
             hit = locate(header, number_where(column, lambda v: v != int(v)))
@@ -170,6 +187,24 @@ def _parse(con: duckdb.DuckDBPyConnection, header: Header, types: dict[str, str]
             raise InputError(header.path, f"{bad[0][0]!r} is not a whole number; expected {described}",
                              line=hit.line if hit else None, column=column)
     return result
+
+
+def check_finite(con: duckdb.DuckDBPyConnection, header: Header, table: str, columns: Sequence[str],
+                 what: dict[str, str]) -> None:
+    """Refuse NaN and infinite values (DuckDB reads 'NaN', 'inf' and '1e400' as numbers): a
+    figure in a data file is a finite number or missing."""
+    if not columns:
+        return
+    tests = ", ".join(f"bool_or(isnan({quote_ident(c)}) OR isinf({quote_ident(c)}))" for c in columns)
+    flags = con.execute(f"SELECT {tests} FROM {table}").fetchone()
+    for column, bad in zip(columns, flags):
+        if not bad:
+            continue
+        hit = locate(header, number_where(column, lambda v: not math.isfinite(v)))
+        raw = hit.row.get(column, "").strip() if hit else "?"
+        described = what.get(column, "a number")
+        raise InputError(header.path, f"{raw!r} is not a finite number; expected {described}",
+                         line=hit.line if hit else None, column=column)
 
 
 def _open_bytes(header: Header):
@@ -263,11 +298,40 @@ def _translate(header: Header, exc: duckdb.Error) -> InputError:
     text = str(exc)
     if "GZIP" in text.upper() or "gzip" in text:
         line = count_complete_lines(header)
+        trailing = bytes_after_gzip(header.path)
+        if trailing:
+            return InputError(header.path, f"the compressed data is complete but followed by {trailing:,} bytes "
+                              "that are not gzip data; expected the file to end with its compressed data — "
+                              "download it again (or remove what was appended)", line=line)
         return InputError(header.path, "the compressed file ends early (truncated gzip); expected a complete "
                           "file — download it again", line=line)
     if "unicode" in text.lower() or "utf-8" in text.lower():
         return InputError(header.path, "text is not UTF-8; expected a UTF-8 encoded file")
     return InputError(header.path, f"cannot parse as CSV: {text.splitlines()[0]}")
+
+
+def bytes_after_gzip(path, chunk: int = 1 << 20) -> int:
+    """How many bytes follow the last complete gzip member of `path` that are not themselves a
+    gzip member (0 when the file ends with its compressed data, or ends early inside it)."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        start = 0
+        while start < size:
+            f.seek(start)
+            if f.read(2) != GZIP_MAGIC:
+                return size - start
+            f.seek(start)
+            d = zlib.decompressobj(zlib.MAX_WBITS | 16)
+            while not d.eof:
+                block = f.read(chunk)
+                if not block:
+                    return 0  # ends inside a member: truncated, not followed by anything
+                try:
+                    d.decompress(block)
+                except zlib.error:
+                    return 0  # damaged inside a member
+            start = f.tell() - len(d.unused_data)
+    return 0
 
 
 def count_complete_lines(header: Header) -> int | None:
@@ -367,16 +431,43 @@ def check_months(con: duckdb.DuckDBPyConnection, header: Header, table: str, col
         f"SELECT v FROM (SELECT DISTINCT {col} AS v FROM {table}) WHERE v IS NULL OR NOT regexp_full_match("
         r"trim(CAST(v AS VARCHAR)), '(\d{4}[-_/]?(0[1-9]|1[0-2])(-01)?)|(01/(0[1-9]|1[0-2])/\d{4})') LIMIT 1"
     ).fetchone()
-    if bad is None:
+    if bad is not None:
+        hit = locate(header, lambda r: not valid_month_text(r.get(column, "")))
+        value = hit.row.get(column, "") if hit else (bad[0] or "")  # the value on the line named
+        raise InputError(
+            header.path,
+            f"{value!r} is not a {what}; expected {MONTH_FORMATS}",
+            line=hit.line if hit else None,
+            column=column,
+        )
+    check_not_future(con, header, table, column, what)
+
+
+def this_month() -> dt.date:
+    """The first day of the current month (UTC): no activity can be recorded for a later one."""
+    return dt.datetime.now(dt.timezone.utc).date().replace(day=1)
+
+
+def check_not_future(con: duckdb.DuckDBPyConnection, header: Header, table: str, column: str,
+                     what: str = "month") -> None:
+    """Refuse a month after the current one (e.g. 2099-12): a typing slip, or a file's dates
+    in another convention, never activity that has happened."""
+    now = this_month()
+    col = quote_ident(column)
+    later = con.execute(
+        f"SELECT v FROM (SELECT DISTINCT {col} AS v FROM {table}) "
+        f"WHERE {MONTH_SQL.format(c='CAST(v AS VARCHAR)')} > DATE '{now.isoformat()}' LIMIT 1").fetchone()
+    if later is None:
         return
-    hit = locate(header, lambda r: not valid_month_text(r.get(column, "")))
-    value = hit.row.get(column, "") if hit else (bad[0] or "")  # the value on the line named
-    raise InputError(
-        header.path,
-        f"{value!r} is not a {what}; expected {MONTH_FORMATS}",
-        line=hit.line if hit else None,
-        column=column,
-    )
+
+    def future(r: dict[str, str]) -> bool:
+        m = MONTH_RE.match((r.get(column) or "").strip())
+        return bool(m) and (int(m.group(1) or m.group(4)), int(m.group(2) or m.group(3))) > (now.year, now.month)
+
+    hit = locate(header, future)
+    value = hit.row.get(column, "").strip() if hit else str(later[0])
+    raise InputError(header.path, f"{value!r} is a {what} in the future; expected a {what} up to "
+                     f"{now:%Y-%m}, the current one", line=hit.line if hit else None, column=column)
 
 
 def check_not_negative(con: duckdb.DuckDBPyConnection, header: Header, table: str, columns: Sequence[str],

@@ -9,7 +9,7 @@ import pyarrow.compute as pc
 
 from ..errors import InputError
 from ..schemas import DATASETS
-from .base import Header, register
+from .base import Header, missing_columns, register
 from .csvscan import (
     check_duplicates,
     check_months,
@@ -118,15 +118,16 @@ def read_epd(header: Header) -> pa.Table:
 
 register("epd", "prescribing",
          "English Prescribing Dataset, current layout (ICB_CODE, ICB_NAME, ...), NHSBSA",
-         lambda h: _is_epd(h, "ICB_CODE"))(read_epd)
+         lambda h: _is_epd(h, "ICB_CODE"), columns=(*EPD_COLUMNS, "ICB_CODE"))(read_epd)
 register("epd_2017", "prescribing",
          "English Prescribing Dataset, 2017-era layout (AREA_TEAM_CODE, ...), NHSBSA",
-         lambda h: _is_epd(h, "AREA_TEAM_CODE") and not h.has("ICB_CODE"))(read_epd)
+         lambda h: _is_epd(h, "AREA_TEAM_CODE") and not h.has("ICB_CODE"),
+         columns=(*EPD_COLUMNS, "AREA_TEAM_CODE"))(read_epd)
 
 
 @register("epd_extract", "prescribing",
           "Practice-level extract of the EPD with fewer columns (year_month, PRACTICE_CODE, bnf_code, ITEMS, "
-          "total_quantity[, NIC]); 'NA' read as missing", _is_extract)
+          "total_quantity[, NIC]); 'NA' read as missing", _is_extract, columns=EXTRACT_REQUIRED)
 def read_epd_extract(header: Header) -> pa.Table:
     return _read_practice_level(header, nulls=("", "NA"))
 
@@ -138,6 +139,7 @@ ORG_ALIASES = {
     "org_code": ["org_code", "ods_code", "row_id", "pct_id", "practice_code", "practice"],
     "bnf_code": ["bnf_code"],
 }
+NAME_ALIASES = ["name", "org_name", "row_name"]
 MEASURE_ALIASES = {
     "items": ["items"],
     "quantity": ["quantity", "total_quantity", "y_quantity"],
@@ -152,10 +154,19 @@ def _find(header: Header, options: list[str]) -> str | None:
     return next((by_upper[o.upper()] for o in options if o.upper() in by_upper), None)
 
 
+# What an organisation-level file needs: a month, an organisation, a BNF code, and items or a
+# quantity (a file of quantities only serves the measures that need no items).
+ORG_COLUMNS = (*(tuple(v) for v in ORG_ALIASES.values()), (*MEASURE_ALIASES["items"], *MEASURE_ALIASES["quantity"]))
+
+
 def _is_org_level(h: Header) -> bool:
     if h.has(*EXTRACT_REQUIRED):
         return False  # practice-level EPD, full or extract
-    return all(_find(h, opts) for opts in ORG_ALIASES.values()) and bool(_find(h, MEASURE_ALIASES["items"]))
+    if missing_columns(h, ORG_COLUMNS):
+        return False
+    # Without items, a file named like the practice-level EPD is an EPD with its ITEMS column
+    # lost or renamed, which must not load silently as quantities only.
+    return bool(_find(h, MEASURE_ALIASES["items"])) or not h.has("YEAR_MONTH", "PRACTICE_CODE")
 
 
 ORG_TYPE_SQL = """CASE
@@ -168,10 +179,40 @@ ORG_TYPE_SQL = """CASE
   WHEN regexp_full_match({c}, 'Q[A-Z0-9]{{2}}') THEN 'icb'
   WHEN regexp_full_match({c}, 'Y\\d{{2}}') THEN 'region'
   WHEN regexp_full_match({c}, '[0-9A-Z]{{3}}') THEN 'sub_icb'
+  WHEN regexp_full_match({c}, '[A-Z]\\d[A-Z]\\d[A-Z]') THEN 'sub_icb'
   ELSE NULL END"""
+# (the last: the nine CCGs of 2021 with five-character codes, e.g. D4U1Y Frimley, M1J4Y Bedfordshire,
+# Luton and Milton Keynes, kept as sub-ICB location codes)
 
 
 def read_org_level(header: Header) -> pa.Table:
+    con = _org_typed(header)
+    return query_arrow(con, "SELECT month, org_type, org_code, bnf_code, items, quantity, actual_cost, nic, "
+                            "list_size FROM typed")
+
+
+def organisations_org_level(header: Header) -> pa.Table:
+    """The organisations an org-level file names, with the name it gives them in its latest
+    month (e.g. the DOAC extract's 'NHS North East and North Cumbria ICB - 00L'); none when the
+    file has no name column. Each file is its own source, so one file's names never remove
+    another's."""
+    if _find(header, NAME_ALIASES) is None:
+        return DATASETS["organisations"].schema.empty_table()
+    con = _org_typed(header)
+    source = "prescribing_org " + header.path.name.replace("'", "''")
+    return query_arrow(con, "SELECT org_code AS code, org_type AS type, arg_max(name, month) AS name, "
+                            "NULL::VARCHAR AS postcode, NULL::DATE AS opened, NULL::DATE AS closed, "
+                            "NULL::VARCHAR AS status, NULL::VARCHAR AS setting, "
+                            f"'{source}' AS source FROM typed WHERE name IS NOT NULL AND name <> '' "
+                            "GROUP BY org_code, org_type ORDER BY type, code")
+
+
+def _org_typed(header: Header):
+    """A DuckDB connection holding the checked file as table `typed`: month, org_type, org_code,
+    bnf_code, the measures and the organisation's name (NULL without a name column)."""
+    if missing := missing_columns(header, ORG_COLUMNS):
+        raise InputError(header.path, f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
+                         f"found {', '.join(header.fields)}", line=1)
     cols = {k: _find(header, v) for k, v in ORG_ALIASES.items()}
     if cols["org_code"] and cols["org_code"].upper() in ("PRACTICE_CODE", "PRACTICE"):
         fixed_type: str | None = "practice"
@@ -180,8 +221,9 @@ def read_org_level(header: Header) -> pa.Table:
     measures = {k: _find(header, v) for k, v in MEASURE_ALIASES.items()}
     org_type_col = _find(header, ["org_type"])
     gss_col = _find(header, ["gss_code"])
+    name_col = _find(header, NAME_ALIASES)
     types = {measures[k]: ("BIGINT" if k in ("items", "list_size") else "DOUBLE") for k in measures if measures[k]}
-    select = [c for c in [*cols.values(), *measures.values(), org_type_col, gss_col] if c]
+    select = [c for c in [*cols.values(), *measures.values(), org_type_col, gss_col, name_col] if c]
     con = connect()
     scan(con, header, types, select, nulls=("", "NA"))
     q = {k: quote_ident(v) for k, v in cols.items()}
@@ -196,6 +238,7 @@ def read_org_level(header: Header) -> pa.Table:
     )
     con.execute(f"CREATE TEMP TABLE typed AS SELECT {month_sql(cols['month'])} AS month, {org_type} AS org_type, "
                 f"upper(trim({q['org_code']})) AS org_code, trim({q['bnf_code']}) AS bnf_code, "
+                f"{f'trim({quote_ident(name_col)})' if name_col else 'NULL'} AS name, "
                 + ", ".join(f"{quote_ident(measures[k]) if measures[k] else 'NULL'} AS {k}" for k in MEASURE_ALIASES)
                 + " FROM raw")
     unknown = con.execute("SELECT org_code FROM typed WHERE org_type IS NULL LIMIT 1").fetchone()
@@ -206,10 +249,11 @@ def read_org_level(header: Header) -> pa.Table:
                          line=hit.line if hit else None, column=cols["org_code"])
     check_duplicates(con, header, "typed", {"month": "month", "org_type": "org_type", "org_code": "org_code",
                                             "bnf_code": "bnf_code"})
-    return query_arrow(con, "SELECT month, org_type, org_code, bnf_code, items, quantity, actual_cost, nic, "
-                            "list_size FROM typed")
+    return con
 
 
 register("prescribing_org", "prescribing_org",
          "Monthly prescribing aggregated by organisation and BNF code (OpenPrescribing API / ePACT2 export)",
-         _is_org_level)(read_org_level)
+         _is_org_level, columns=ORG_COLUMNS)(read_org_level)
+
+EXTRA_DATASETS = {"prescribing_org": {"organisations": organisations_org_level}}

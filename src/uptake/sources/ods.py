@@ -52,6 +52,9 @@ REGION_CODES = {
     "NORTH EAST AND YORKSHIRE": "Y63",
 }
 ENGLISH_REGION = re.compile(r"Y\d{2}")
+# CCGs were abolished on 30 June 2022: a CCG → STP lookup of any year says nothing after it
+# (Bassetlaw, 02Q, left South Yorkshire and Bassetlaw for Nottingham and Nottinghamshire then).
+CCG_END = date(2022, 6, 30)
 
 
 def _plurality(counts: Counter) -> str | None:
@@ -251,11 +254,6 @@ MAP_ALIASES = {
 UNALLOCATED_PCN = {"", "U"}
 
 
-def _is_gp_practice_map(h: Header) -> bool:
-    return (h.has("EXTRACT_DATE", "PRACTICE_CODE", "PCN_CODE", "COMM_REGION_CODE")
-            and (h.has("CCG_CODE") or h.has("SUB_ICB_LOCATION_CODE") or h.has("SUB_ICB_LOC_CODE")))
-
-
 class _PracticeMap:
     def __init__(self, header: Header):
         f = read_small(header)
@@ -270,6 +268,8 @@ class _PracticeMap:
             if hit:
                 optional[name] = f.index(hit)
         keys = KeyCheck(path, ["practice", "extract_date"])
+        # the 2020 layout names CCGs and STPs: its CCG → STP rows end with the CCGs (CCG_END)
+        self.ccg_era = f.names[c["SUB_ICB_LOCATION_CODE"]].upper() == "CCG_CODE"
         self.rows: list[tuple[int, dict]] = []
         for line, r in f.rows:
             def code(k: str, what: str, r: list[str] = r, line: int = line) -> str:
@@ -315,7 +315,9 @@ def _map_source(extract: date) -> str:
 
 @register("gp_practice_map", "org_relations",
           "NHS Digital 'Patients registered at a GP practice' mapping (gp-reg-pat-prac-map): practice → PCN → "
-          "sub-ICB (CCG) → ICB (STP) → region", _is_gp_practice_map)
+          "sub-ICB (CCG) → ICB (STP) → region",
+          columns=("EXTRACT_DATE", "PRACTICE_CODE", "PCN_CODE", "COMM_REGION_CODE",
+                   ("CCG_CODE", "SUB_ICB_LOCATION_CODE", "SUB_ICB_LOC_CODE")))
 def read_gp_practice_map(header: Header) -> pa.Table:
     """Relations valid from the extract date (EXTRACT_DATE, e.g. 01-Sep-20 or 2022-10-01):
     practice → PCN (PCN_CODE; 'U' = unallocated gives none), practice → sub-ICB, PCN → the
@@ -325,7 +327,9 @@ def read_gp_practice_map(header: Header) -> pa.Table:
     Both layouts are read: 2020's CCG_CODE/STP_CODE (confirmed on the real Sep 2020 file) and
     the 2022+ SUB_ICB_LOCATION_CODE/ICB_CODE names (ICB_CODE confirmed in published code that
     reads the 2023 file; SUB_ICB_LOCATION_CODE as in NHS Digital's 2026 gp-reg-pat-prac-all).
-    CCGs became sub-ICB locations in July 2022: both eras are typed 'sub_icb' and 'icb'.
+    CCGs became sub-ICB locations in July 2022: both eras are typed 'sub_icb' and 'icb'. The
+    CCG-era layout's CCG → STP rows end on 30 June 2022 with the CCGs (Bassetlaw, 02Q, then moved
+    to another ICB); its practice rows stay open.
 
     Each extract is its own source ('gp_practice_map 2022-09'), so that loading the monthly
     files one after another keeps every month's membership instead of replacing it."""
@@ -343,7 +347,8 @@ def read_gp_practice_map(header: Header) -> pa.Table:
         if sub := _plurality(counts):
             upper.append(_relation(pcn, "pcn", sub, "sub_icb", _map_source(d), d))
     for _, r in m.rows:
-        upper.append(_relation(r["sub_icb"], "sub_icb", r["icb"], "icb", _map_source(r["extract"]), r["extract"]))
+        upper.append(_relation(r["sub_icb"], "sub_icb", r["icb"], "icb", _map_source(r["extract"]), r["extract"],
+                               CCG_END if m.ccg_era else None))
         upper.append(_relation(r["icb"], "icb", r["region"], "region", _map_source(r["extract"]), r["extract"]))
     key = lambda x: (x["child"], x["child_type"], x["parent_type"], x["valid_from"])  # noqa: E731
     return rows_to_table("org_relations", rels + _dedupe(upper, key))
@@ -398,7 +403,7 @@ def _parse_icb_region(header: Header) -> list[tuple[int, dict]]:
 
 @register("icb_region_lookup", "organisations",
           "ICB code → ICB name → NHS region name (icb_code, icb_name, icb_region), as in NHSBSA's EPD",
-          lambda h: h.has("icb_code", "icb_name", "icb_region"))
+          columns=("icb_code", "icb_name", "icb_region"))
 def read_icb_region_lookup(header: Header) -> pa.Table:
     """The ICBs with their names and the regions they name (region codes from the names:
     Y56 London ... Y63 North East and Yorkshire). The '-' UNIDENTIFIED row is skipped."""
@@ -443,11 +448,27 @@ def _ons_columns(h: Header, child: str, parent: str) -> dict[str, str] | None:
     return found if {"child_cdh", "parent_cdh"} <= set(found) else None
 
 
+def _ccg_vintage(header: Header, column: str, path: Path) -> tuple[date, date]:
+    """The dates a CCG → STP lookup is valid for, from the year in its column names (CCG20CDH:
+    April 2020): from 1 April of that year to the day before the next year's lookup, 31 March;
+    the last (2021) to 30 June 2022, when CCGs ended. Later years (SICBL22...) are refused here."""
+    m = re.fullmatch(r"(?:CCG)(\d{2})CDH", column.upper())
+    year = 2000 + int(m.group(1)) if m else None
+    if year is None or year > 2021:
+        raise InputError(path, f"column {column}: expected a CCG lookup of 2013-2021 (CCG13CDH ... CCG21CDH), "
+                         "whose year dates its memberships", line=1, column=column)
+    return date(year, 4, 1), (CCG_END if year == 2021 else date(year + 1, 3, 31))
+
+
 def _ons_rows(header: Header, child: str, parent: str, source: str) -> tuple[list[dict], list[dict]]:
     cols = _ons_columns(header, child, parent)
     if cols is None:
         raise InputError(header.path, f"missing columns; expected an ONS lookup with {child} and {parent} ODS codes "
                          "(e.g. CCG21CDH, STP21CDH)", line=1)
+    valid: tuple[date | None, date | None] = (None, None)
+    if child == "sub_icb" and cols["child_cdh"].upper().startswith("CCG"):
+        valid = _ccg_vintage(header, cols["child_cdh"], header.path)
+        source = f"{source} {valid[0].year}"  # each year's lookup is kept beside the others
     f = read_small(header)
     idx = {k: f.index(v) for k, v in cols.items()}
     keys = KeyCheck(header.path, [cols["child_cdh"]])
@@ -456,7 +477,7 @@ def _ons_rows(header: Header, child: str, parent: str, source: str) -> tuple[lis
         kid = need_code(header.path, line, cols["child_cdh"], r[idx["child_cdh"]], "an ODS code").upper()
         par = need_code(header.path, line, cols["parent_cdh"], r[idx["parent_cdh"]], "an ODS code").upper()
         keys.add((kid,), line)
-        rels.append(_relation(kid, child, par, parent, source))
+        rels.append(_relation(kid, child, par, parent, source, *valid))
         orgs.append(_organisation(kid, child, source, blank_to_none(r[idx["child_nm"]]) if "child_nm" in idx else None))
         orgs.append(_organisation(par, parent, source,
                                   blank_to_none(r[idx["parent_nm"]]) if "parent_nm" in idx else None))
@@ -483,13 +504,68 @@ def organisations_ons_stp_region_lookup(header: Header) -> pa.Table:
           lambda h: _ons_columns(h, "sub_icb", "icb") is not None)
 def read_ons_ccg_stp_lookup(header: Header) -> pa.Table:
     """Sub-ICB (CCG) → ICB (STP) by ODS codes (the *CDH columns); the FID column is ignored.
-    CCGs became sub-ICB locations in July 2022 keeping their codes, so they are typed 'sub_icb'."""
+    CCGs became sub-ICB locations in July 2022 keeping their codes, so they are typed 'sub_icb'.
+
+    Dated by the lookup's year (CCG20CDH: valid 1 April 2020 to 31 March 2021; CCG21CDH: 1 April
+    2021 to 30 June 2022, when CCGs ended), and kept as its own source ('ons_ccg_stp_lookup
+    2020'), so that each year's lookup places its CCGs in that year only: Bassetlaw (02Q) is in South Yorkshire and Bassetlaw (QF7) until June 2022, and
+    from July 2022 wherever a later file (epraccur) puts it (QT1). A sub-ICB → ICB lookup
+    (SICBL22CDH, ...) is left undated."""
     return rows_to_table("org_relations", _ons_rows(header, "sub_icb", "icb", "ons_ccg_stp_lookup")[0])
 
 
 def organisations_ons_ccg_stp_lookup(header: Header) -> pa.Table:
     """The sub-ICBs (CCGs) and ICBs (STPs) with their names."""
     return rows_to_table("organisations", _ons_rows(header, "sub_icb", "icb", "ons_ccg_stp_lookup")[1])
+
+
+ONS_FIELD = re.compile(r"([A-Z]+)(\d{2})(CDH|CD|NM)")
+
+
+def _ons_ccg_name_columns(h: Header) -> tuple[str, str, int] | None:
+    """(CCGyyCDH, CCGyyNM, year) of an ONS lookup naming CCGs that is not a CCG → STP lookup with
+    STP ODS codes (ons_ccg_stp_lookup): every other column is an ONS code or name column
+    (LSOA11CD, STP17CD, NHSER18CDH, LAD21NM, ...) or FID/OBJECTID."""
+    found: dict[str, str] = {}
+    for field in h.fields:
+        up = field.upper()
+        if up in ONS_EXTRA:
+            continue
+        m = ONS_FIELD.fullmatch(up)
+        if not m:
+            return None
+        if m.group(1) == "CCG":
+            found[m.group(3)] = field
+            found["year"] = m.group(2)
+    if not {"CDH", "NM"} <= set(found) or _ons_columns(h, "sub_icb", "icb") is not None:
+        return None
+    return found["CDH"], found["NM"], 2000 + int(found["year"])
+
+
+@register("ons_ccg_names", "organisations",
+          "ONS lookup naming a year's CCGs (CCG17CD, CCG17CDH, CCG17NM; also LSOA → CCG and CCG → STP/region "
+          "lookups whose STPs have GSS codes only)", lambda h: _ons_ccg_name_columns(h) is not None)
+def read_ons_ccg_names(header: Header) -> pa.Table:
+    """The year's CCGs ('sub_icb') with their names, by ODS code (CCGyyCDH), one row each; the
+    source names the year ('ons_ccg_names 2017') so that every year's names are kept. A code
+    named twice differently is refused. The other columns are not kept: LSOAs (uptake holds no
+    LSOA data), local authorities, and STPs or regions of 2017-2019, which these files give by
+    GSS code only (several re-coded by 2020) or as the four regions of 2018: today's ICBs and
+    regions come from the CCG → STP lookups with ODS codes, epraccur and the successor file."""
+    code_col, name_col, year = _ons_ccg_name_columns(header)
+    f = read_small(header)
+    ci, ni = f.index(code_col), f.index(name_col)
+    seen: dict[str, tuple[str, int]] = {}
+    for line, r in f.rows:
+        code = need_code(header.path, line, code_col, r[ci], "a CCG ODS code").upper()
+        name = need_code(header.path, line, name_col, r[ni], "a CCG name")
+        first = seen.setdefault(code, (name, line))
+        if first[0] != name:
+            raise InputError(header.path, f"CCG {code} is named {name!r} here but {first[0]!r} on line {first[1]}; "
+                             "expected one name per CCG", line=line, column=name_col)
+    source = f"ons_ccg_names {year}"
+    return rows_to_table("organisations", [_organisation(code, "sub_icb", source, name)
+                                           for code, (name, _) in seen.items()])
 
 
 # --- NHS trusts (ODS etr, tidied) ---------------------------------------------------------
@@ -524,7 +600,7 @@ def _parse_trusts(header: Header) -> list[tuple[int, dict]]:
 
 @register("nhs_trusts", "organisations",
           "NHS trusts from ODS etr, tidied (ods_code, ods_name, region_code, stp_code, ..., open_date, close_date)",
-          lambda h: h.has("ods_code", "ods_name", "region_code", "stp_code", "open_date"))
+          columns=("ods_code", "ods_name", "region_code", "stp_code", "open_date"))
 def read_nhs_trusts(header: Header) -> pa.Table:
     """One 'trust' per row with name, postcode and open/close dates (YYYY-MM-DD; 'NA' = none).
     The file has no status column: status is left empty."""
@@ -544,6 +620,54 @@ def relations_nhs_trusts(header: Header) -> pa.Table:
             rels.append(_relation(r["code"], "trust", r["icb"], "icb", "nhs_trusts"))
         rels.append(_relation(r["code"], "trust", r["region"], "region", "nhs_trusts"))
     return rows_to_table("org_relations", rels)
+
+
+# --- ODS successor organisations (succ.csv) ----------------------------------------------
+# Which organisation took over from which, and from when (mergers and re-codings of CCGs,
+# practices, trusts and older bodies). No header line; five fields: the old code, the code that
+# succeeded it, a reason (blank in every row of the 2026 file), the effective date (YYYYMMDD)
+# and an indicator (0 or 1; ODS's file gives no name for it and uptake does not use it).
+# engine.hierarchy.successor_chains follows the chains.
+
+SUCC_FIELDS = ("old code (field 1)", "new code (field 2)", "reason (field 3)", "effective date (field 4)",
+               "indicator (field 5)")
+ODS_CODE = re.compile(r"[A-Z0-9]{3,12}")
+SUCC_SOURCE = "ods_successors"
+
+
+def _is_succ(h: Header) -> bool:
+    f = h.fields
+    return (len(f) == 5 and all(ODS_CODE.fullmatch(x.upper()) for x in f[:2]) and not f[2].strip()
+            and bool(re.fullmatch(r"\d{8}", f[3])) and f[4] in ("0", "1"))
+
+
+def _code(header: Header, line: int, column: int, value: str) -> str:
+    code = need_code(header.path, line, SUCC_FIELDS[column], value, "an ODS organisation code").upper()
+    if not ODS_CODE.fullmatch(code):
+        raise InputError(header.path, f"{value!r} is not an ODS code; expected 3 to 12 letters and digits",
+                         line=line, column=SUCC_FIELDS[column])
+    return code
+
+
+@register("ods_successors", "org_successions",
+          "ODS successor organisations (succ.csv: old code, new code, reason, effective date YYYYMMDD, "
+          "indicator; no header line)", _is_succ)
+def read_ods_successors(header: Header) -> pa.Table:
+    """One row per succession, as written. A code succeeded by itself, or a repeated pair, is
+    refused with its line."""
+    f = read_small(header, headerless=True, names=SUCC_FIELDS)
+    keys = KeyCheck(header.path, ["old", "new"])
+    rows = []
+    for line, r in f.rows:
+        old, new = _code(header, line, 0, r[0]), _code(header, line, 1, r[1])
+        if old == new:
+            raise InputError(header.path, f"{old} is succeeded by itself; expected a different new code",
+                             line=line, column=SUCC_FIELDS[1])
+        keys.add((old, new), line)
+        effective = parse_date(header.path, line, SUCC_FIELDS[3], r[3], ["yyyymmdd"], nulls=(),
+                               what="an effective date")
+        rows.append({"old": old, "new": new, "effective": effective, "source": SUCC_SOURCE})
+    return rows_to_table("org_successions", rows)
 
 
 # --- formats yielding more than one dataset -----------------------------------------------

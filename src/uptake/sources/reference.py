@@ -292,7 +292,7 @@ def _split_2012_title(path: Path, line: int, column: str, ta: str, raw: str) -> 
 
 @register("nice_ta_list_2012", "nice_ta_list",
           "NICE technology appraisals TA1-TA265 as listed on guidance.nice.org.uk in 2012 (Date, link, Ref, Title)",
-          lambda h: h.has("Date", "link", "Ref", "Title"))
+          columns=("Date", "link", "Ref", "Title"))
 def read_nice_ta_list_2012(header: Header) -> pa.Table:
     """Each row: ta = Ref; published = the first day of Date (YYYY-MM); url = link.
 
@@ -318,7 +318,7 @@ def read_nice_ta_list_2012(header: Header) -> pa.Table:
 
 @register("nice_ta_api", "nice_ta_list",
           "NICE technology appraisals from NICE's syndication API (guidance_no, title, pub_date, mod_date)",
-          lambda h: h.has("guidance_no", "title", "pub_date", "mod_date"))
+          columns=("guidance_no", "title", "pub_date", "mod_date"))
 def read_nice_ta_api(header: Header) -> pa.Table:
     """guidance_no → ta, title, pub_date → published, mod_date → modified (dates YYYY-MM-DD).
     The API pull has no status or URL: both are left empty."""
@@ -339,7 +339,7 @@ def read_nice_ta_api(header: Header) -> pa.Table:
 
 @register("nice_ta_dates", "nice_ta_list",
           "NICE TA publication dates by medicine (medicine, ta_short, pub_date)",
-          lambda h: h.has("medicine", "ta_short", "pub_date"))
+          columns=("medicine", "ta_short", "pub_date"))
 def read_nice_ta_dates(header: Header) -> pa.Table:
     """ta_short → ta, medicine → title (the file has no title), pub_date (YYYY-MM-DD) → published."""
     f = read_small(header)
@@ -376,13 +376,9 @@ BNF_COLUMNS = {
 BNF_ALIASES = {k: [v, v.replace(" ", "_")] for k, v in BNF_COLUMNS.items()}
 
 
-def _is_bnf_information(h: Header) -> bool:
-    return (h.has("BNF Presentation Code") or h.has("BNF_PRESENTATION_CODE")) and (
-        h.has("BNF Chapter Code") or h.has("BNF_CHAPTER_CODE"))
-
-
 @register("bnf_code_information", "bnf_codes",
-          "NHSBSA BNF Code Information: the BNF hierarchy for every presentation code", _is_bnf_information)
+          "NHSBSA BNF Code Information: the BNF hierarchy for every presentation code",
+          columns=(("BNF Presentation Code", "BNF_PRESENTATION_CODE"), ("BNF Chapter Code", "BNF_CHAPTER_CODE")))
 def read_bnf_code_information(header: Header) -> pa.Table:
     """One row per BNF presentation code with its product, chemical, paragraph, section and
     chapter codes and names. The sub-paragraph level has no column in the canonical schema and
@@ -401,7 +397,7 @@ def read_bnf_code_information(header: Header) -> pa.Table:
 
 @register("bnf_code_changes", "bnf_code_changes",
           "Retired BNF presentation codes and their replacements (old_code, new_code)",
-          lambda h: h.has("old_code", "new_code"))
+          columns=("old_code", "new_code"))
 def read_bnf_code_changes(header: Header) -> pa.Table:
     """old_code → new_code, each old code once. A code replaced by itself, or a chain of
     replacements that comes back to where it started, is refused (with the line that closes the
@@ -472,7 +468,7 @@ def resolve_code_changes(table: pa.Table) -> dict[str, str]:
 
 @register("dmd_ddd", "dmd_ddd",
           "dm+d BNF/ATC/DDD supplementary file, flattened (VPID, BNF, ATC, DDD, DDD_UOMCD)",
-          lambda h: h.has("VPID", "DDD", "DDD_UOMCD"))
+          columns=("VPID", "DDD", "DDD_UOMCD"))
 def read_dmd_ddd(header: Header) -> pa.Table:
     """VPID → vmp_code; BNF, ATC, DDD (a number) and DDD_UOMCD (the SNOMED code of the DDD's
     unit, e.g. 258684004 = mg) may be blank and become nulls. One row per VPID."""
@@ -491,7 +487,7 @@ def read_dmd_ddd(header: Header) -> pa.Table:
 
 @register("dmd_ddd_codelist", "dmd_ddd",
           "A dm+d VMP codelist with BNF codes and WHO DDDs (type, id, bnf_code, nm, ingredient, ddd)",
-          lambda h: h.has("type", "id", "bnf_code", "nm", "ddd"))
+          columns=("type", "id", "bnf_code", "nm", "ddd"))
 def read_dmd_ddd_codelist(header: Header) -> pa.Table:
     """Rows must be VMPs (type 'vmp'): id → vmp_code, bnf_code and ddd may be blank. The
     codelist names no ATC code and no DDD unit: both are left empty."""

@@ -140,13 +140,9 @@ def _whole_numbers(con, header: Header, table: str, columns: list[str], what: di
 NHSBSA_BANDS = ("0-4", "5-14", "15-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75+")
 
 
-def _is_nhsbsa_list_size(h: Header) -> bool:
-    return h.has("Practice Code", "Male 0-4", "Female 0-4", "Male 75+", "Female 75+")
-
-
 @register("list_size_age_sex_nhsbsa", "list_sizes",
           "NHSBSA quarterly practice list sizes by sex and 9 age bands (Practice Code, Male 0-4, ..., Female 75+)",
-          _is_nhsbsa_list_size)
+          columns=("Practice Code", "Male 0-4", "Female 0-4", "Male 75+", "Female 75+"))
 def read_list_size_age_sex_nhsbsa(header: Header) -> pa.Table:
     """Wide Male/Female × age-band columns become long rows (sex 'male'/'female', age_band
     '0-4', '5-14', ..., '75+'), plus one total row per practice (sex 'all', age_band 'all', the
@@ -247,7 +243,7 @@ def _read_gp_reg(header: Header, org_type: str, org_code: str, age: str, source_
 
 @register("gp_reg_pat_quin_age", "list_sizes",
           "NHS Digital 'Patients registered at a GP practice', 5-year age bands (gp-reg-pat-prac-quin-age.csv)",
-          lambda h: h.has("EXTRACT_DATE", "ORG_TYPE", "ORG_CODE", "SEX", "AGE_GROUP_5", "NUMBER_OF_PATIENTS"))
+          columns=("EXTRACT_DATE", "ORG_TYPE", "ORG_CODE", "SEX", "AGE_GROUP_5", "NUMBER_OF_PATIENTS"))
 def read_gp_reg_pat_quin_age(header: Header) -> pa.Table:
     """Layout (NHS Digital's metadata page for the publication, confirmed by search):
     PUBLICATION, EXTRACT_DATE, ORG_TYPE, ORG_CODE, ONS_CODE, POSTCODE, SEX, AGE_GROUP_5,
@@ -260,7 +256,8 @@ def read_gp_reg_pat_quin_age(header: Header) -> pa.Table:
 
 @register("gp_reg_pat_all", "list_sizes",
           "NHS Digital 'Patients registered at a GP practice', totals per practice (gp-reg-pat-prac-all.csv)",
-          lambda h: h.has("EXTRACT_DATE", "TYPE", "CODE", "SEX", "AGE", "NUMBER_OF_PATIENTS") and not h.has("ORG_CODE"))
+          lambda h: h.has("EXTRACT_DATE", "TYPE", "CODE", "SEX", "AGE", "NUMBER_OF_PATIENTS") and not h.has("ORG_CODE"),
+          columns=("EXTRACT_DATE", "TYPE", "CODE", "SEX", "AGE", "NUMBER_OF_PATIENTS"))
 def read_gp_reg_pat_all(header: Header) -> pa.Table:
     """Layout: PUBLICATION, EXTRACT_DATE, TYPE, [CCG_CODE, ONS_CCG_CODE | SUB_ICB_LOCATION_CODE,
     ONS_SUB_ICB_LOCATION_CODE], CODE, POSTCODE, SEX, AGE, NUMBER_OF_PATIENTS, one row per practice
@@ -274,7 +271,8 @@ def read_gp_reg_pat_all(header: Header) -> pa.Table:
 
 @register("practice_demographics", "list_sizes",
           "Practice list size with deprivation and age mix (practice_code, list_size, imd_score, ...)",
-          lambda h: h.has("practice_code", "list_size") and not h.has("year_month") and not h.has("date"))
+          lambda h: h.has("practice_code", "list_size") and not h.has("year_month") and not h.has("date"),
+          columns=("practice_code", "list_size"))
 def read_practice_demographics(header: Header) -> pa.Table:
     """practice_code, list_size → one total row per practice (sex 'all', age_band 'all'). The
     other columns (IMD score and decile, % over 65, % under 5, % aged 5-19) are not list sizes
@@ -310,8 +308,8 @@ QOF_ALIASES = {
 @register("qof_nhsd", "qof_registers",
           "NHS Digital QOF raw data, PREVALENCE_YYZZ.csv (PRACTICE_CODE, GROUP_CODE, REGISTER, PATIENT_LIST_TYPE, "
           "PRACTICE_LIST_SIZE)",
-          lambda h: h.has("PRACTICE_CODE", "REGISTER", "PATIENT_LIST_TYPE")
-          and (h.has("GROUP_CODE") or h.has("INDICATOR_GROUP_CODE") or h.has("INDICATOR_GROUP")))
+          columns=("PRACTICE_CODE", "REGISTER", "PATIENT_LIST_TYPE",
+                   ("GROUP_CODE", "INDICATOR_GROUP_CODE", "INDICATOR_GROUP")))
 def read_qof_nhsd(header: Header) -> pa.Table:
     """One row per practice and register (GROUP_CODE: AF, AST, CHD, ...): REGISTER → patients,
     PRACTICE_LIST_SIZE → list_size (the list of the population in PATIENT_LIST_TYPE);

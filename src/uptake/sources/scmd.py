@@ -68,13 +68,16 @@ def _read(header: Header, optional: tuple[str, ...]) -> pa.Table:
     return query_arrow(con, "SELECT * FROM typed")
 
 
-@register("scmd", "scmd", "Secondary Care Medicines Data, NHSBSA published layout", _is_full)
+@register("scmd", "scmd", "Secondary Care Medicines Data, NHSBSA published layout", _is_full,
+          columns=("YEAR_MONTH", "ODS_CODE", "VMP_SNOMED_CODE", "UNIT_OF_MEASURE_NAME",
+                   ("TOTAL_QUANITY_IN_VMP_UNIT", "TOTAL_QUANTITY_IN_VMP_UNIT")))
 def read_scmd(header: Header) -> pa.Table:
     return _read(header, ("vmp_name", "unit", "indicative_cost"))
 
 
 @register("scmd_reduced", "scmd",
           "Secondary Care Medicines Data, reduced 5-column layout (year_month, ods_code, vmp_snomed_code, "
-          "vmp_product_name, total_quantity)", _is_reduced)
+          "vmp_product_name, total_quantity)", _is_reduced,
+          columns=("YEAR_MONTH", "ODS_CODE", "VMP_SNOMED_CODE", "TOTAL_QUANTITY"))
 def read_scmd_reduced(header: Header) -> pa.Table:
     return _read(header, ())

@@ -18,6 +18,7 @@ from django.utils.http import http_date, parse_http_date_safe
 from . import store
 
 SKIP = ("/static/", "/healthz", "/downloads/scorecard.")
+FILES = ("/report.pdf", "/report.html")  # handed-over files: their own answer, never a page's ETag
 RESPONSE_BYTES = 256 * 1024 * 1024
 KEPT_HEADERS = ("Content-Type", "Content-Disposition", "Vary", "Content-Language")
 
@@ -80,7 +81,7 @@ class PublishedConditionalGet:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.method not in ("GET", "HEAD") or request.path.startswith(SKIP):
+        if request.method not in ("GET", "HEAD") or request.path.startswith(SKIP) or request.path.endswith(FILES):
             return self.get_response(request)
         published_at = store.stamp()
         if published_at is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from ..errors import UptakeError
@@ -35,3 +36,13 @@ def map_levels() -> list[str]:
     if not meta.exists():
         return []
     return [lv for lv in json.loads(meta.read_text())["levels"] if (settings.GEO_DIR / f"{lv}.geojson").exists()]
+
+
+def being_prepared(request, what: str, *, status: int = 503, retry: int = 10, message: str = "") -> HttpResponse:
+    """'Being prepared, refresh in a moment' (202 when it is queued, 503 when it cannot be yet),
+    refreshing itself (Refresh, Retry-After) and never kept by a client or a cache."""
+    resp = render(request, "uptake/being_prepared.html", {"what": what, "retry": retry, "message": message},
+                  status=status)
+    resp["Retry-After"] = resp["Refresh"] = str(retry)
+    resp["Cache-Control"] = "no-store"
+    return resp

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "uptake.web.opportunities.apps.OpportunitiesConfig",
     "uptake.web.knowledge.apps.KnowledgeConfig",
     "uptake.web.alerts.apps.AlertsConfig",
+    "uptake.web.public.apps.PublicConfig",
     "uptake.web.impact.apps.ImpactConfig",
     "axes",
 ]

@@ -26,6 +26,7 @@ urlpatterns = [
     path("learning/joint-working/", include("uptake.web.impact.urls")),
     path("learning/", include("uptake.web.knowledge.urls")),
     path("alerts/", include("uptake.web.alerts.urls")),
+    path("my-area/", include("uptake.web.public.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]

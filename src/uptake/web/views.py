@@ -3,7 +3,6 @@ templates plain values and Vega-Lite specs (`uptake.charts`); no SQL here."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from django.conf import settings
@@ -16,9 +15,10 @@ from ..catalogue.measures import Measure
 from ..engine.hierarchy import ENGLAND
 from ..errors import UptakeError
 from ..services.analysis import ALL_LEVELS
-from ..services.scorecard import DEFAULT_MIN_ITEMS, HEADLINE_LABEL, SUPPRESSIBLE
+from ..services.scorecard import HEADLINE_LABEL
 from ..services.search import LEVEL_NAMES
 from . import queries as q
+from .pages import being_prepared
 from .pages import guard as _guard
 from .pages import map_levels as _map_levels
 from .store import NotPublished, published
@@ -309,7 +309,9 @@ def _slug(text: str) -> str:
 @_guard
 def sources(request):
     pub = published()
-    rows = [{"name": k, **v} for k, v in pub.meta["sources"].items()]
+    # files by name only: where they were on the server that loaded them is nobody's business
+    rows = [{"name": k, **v, "sources": [Path(str(f)).name for f in v.get("sources") or []]}
+            for k, v in pub.meta["sources"].items()]
     return render(request, "uptake/sources.html", {"meta": pub.meta, "rows": rows})
 
 
@@ -322,35 +324,23 @@ def downloads(request):
 
 @_guard
 def download_scorecard(request, fmt: str):
-    """The whole published scorecard (every TA × level × month), made once per publication."""
-    if fmt not in ("csv", "parquet"):
+    """The whole published scorecard (every TA × level × month), written when it was published
+    (services.downloads): this only hands over a file, never makes one."""
+    from ..services import downloads
+
+    if fmt not in downloads.FORMATS:
         raise Http404("scorecard downloads are .csv or .parquet")
     pub = published()
-    folder = settings.PUBLISHED.parent / "downloads"
-    folder.mkdir(exist_ok=True)
-    stamp = pub.published_at.replace(":", "").replace("+", "")
-    target = folder / f"scorecard_{stamp}.{fmt}"
-    if not target.exists():
-        tmp = folder / f".{target.name}.{os.getpid()}.tmp"
-        options = "(FORMAT PARQUET, COMPRESSION ZSTD)" if fmt == "parquet" else "(HEADER, DELIMITER ',')"
-        pub._cursor().execute(f"COPY ({_suppressed_sql(pub)}) TO '{tmp}' {options}")
-        os.replace(tmp, target)
-        for old in folder.glob(f"scorecard_*.{fmt}"):
-            if old != target:
-                old.unlink(missing_ok=True)
-    resp = FileResponse(open(target, "rb"), as_attachment=True, filename=f"uptake_scorecard.{fmt}",
+    target = downloads.current_or_previous(settings.PUBLISHED, pub.published_at, fmt)
+    try:
+        handle = open(target, "rb") if target else None
+    except FileNotFoundError:  # pruned by a publication between the lookup and the open
+        target = downloads.current_or_previous(settings.PUBLISHED, published().published_at, fmt)
+        handle = open(target, "rb") if target else None
+    if handle is None:
+        return being_prepared(request, "The full scorecard download")
+    return FileResponse(handle, as_attachment=True, filename=f"uptake_scorecard.{fmt}",
                         content_type="text/csv" if fmt == "csv" else "application/vnd.apache.parquet")
-    return resp
-
-
-def _suppressed_sql(pub) -> str:
-    """Every published TA row with figures from 1–4 items hidden, as on the pages (England never)."""
-    small = f"(level <> 'england' AND items > 0 AND items < {DEFAULT_MIN_ITEMS})"
-    columns = [r[0] for r in pub._cursor().execute("DESCRIBE ta_scorecard").fetchall()]
-    hidden = (*SUPPRESSIBLE, "treatment_days")  # treatment_days ÷ days in the month is `patients`
-    select = [f"CASE WHEN {small} THEN NULL ELSE {c} END AS {c}" if c in hidden else c for c in columns]
-    return (f"SELECT {', '.join(select)}, {small} AS suppressed FROM ta_scorecard "
-            "ORDER BY ta, level, month, org")
 
 
 def nhsuk_css(request):

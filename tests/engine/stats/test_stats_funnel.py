@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from scipy import special
+from scipy import optimize, special, stats
 
 from uptake.engine.stats.funnel import (
     HIGH,
@@ -141,12 +141,13 @@ RATE_N = [2000, 10_000, 12_000, 5000, 1000, 20_000]  # target 187/50,000 = 0.003
 def test_rate_hand_worked():
     r = funnel("rate", RATE_O, RATE_N, multiplier=1000)
     assert r.target == pytest.approx(3.74, abs=1e-12)
-    # n = 1,000: μ = 3.74 < 10, exact: ½χ²_{0.025}(7.48) = 0.960396, ½χ²_{0.975}(9.48) = 9.863472
-    assert r.lower_95[4] == pytest.approx(0.960396, abs=1e-6)
-    assert r.upper_95[4] == pytest.approx(9.863472, abs=1e-6)
-    # n = 20,000: μ = 74.8, Byar: 58.812686 and 93.791876, ÷ 20 → 2.940634, 4.689594
-    assert r.lower_95[5] == pytest.approx(2.940634, abs=1e-6)
-    assert r.upper_95[5] == pytest.approx(4.689594, abs=1e-6)
+    # n = 1,000: μ = 3.74 is just above −ln 0.025 = 3.688879 (the exact upper limit of 0 events),
+    # so the lower limit is a count just above 0: P(O_L + 1, 3.74) = 0.975 gives O_L = 0.024398;
+    # upper: P(O_U, 3.74) = 0.025 gives O_U = 8.436323 (both checked with gammainc below)
+    assert r.lower_95[4] == pytest.approx(0.024398, abs=1e-6)
+    assert r.upper_95[4] == pytest.approx(8.436323, abs=1e-6)
+    assert special.gammainc(0.024398 + 1, 3.74) == pytest.approx(0.975, abs=1e-6)
+    assert special.gammainc(8.436323, 3.74) == pytest.approx(0.025, abs=1e-6)
     # 100 in 20,000 = 5.0: Byar lower of 100 = 81.362105 → 4.068105 > 3.74: high at 95%;
     # at 99.8% Byar lower 71.9037 → 3.595185 < 3.74: not significant
     assert r.ci_lower_95[5] == pytest.approx(4.068105, abs=1e-6)
@@ -159,17 +160,73 @@ def test_rate_hand_worked():
     assert (r.flag_95[3], r.flag_998[3]) == (LOW, LOW)
 
 
-def test_rate_control_limits_are_exact_poisson_of_the_expected_count():
-    """Independent: below 10 the limits satisfy P(μ, L) = α/2 and P(μ + 1, U) = 1 − α/2 for the
-    regularised incomplete gamma P (the χ² form of the exact Poisson limits)."""
-    n = np.array([100.0, 500.0, 1000.0, 2600.0])
-    target = 0.0035  # μ = 0.35, 1.75, 3.5, 9.1
+def test_count_control_limits_invert_the_exact_interval():
+    """Independent: the upper limit O_U at expected count μ satisfies P(O_U, μ) = α/2 and the
+    lower O_L satisfies P(O_L + 1, μ) = 1 − α/2, for the regularised incomplete gamma P: the
+    counts whose exact interval has μ as its lower and upper bound."""
+    n = np.array([100.0, 500.0, 1000.0, 2600.0, 30_000.0, 3_000_000.0])
+    target = 0.0035  # μ = 0.35, 1.75, 3.5, 9.1, 105, 10,500
     for level in (0.95, 0.998):
         tail = (1 - level) / 2
         lo, hi = control_limits("rate", target, n, level)
         mu = n * target
-        assert np.allclose(special.gammainc(mu, lo * n), tail, atol=1e-10)
-        assert np.allclose(special.gammainc(mu + 1, hi * n), 1 - tail, atol=1e-10)
+        assert np.allclose(special.gammainc(hi * n, mu), tail, rtol=1e-9, atol=1e-12)
+        above = lo > 0
+        assert np.allclose(special.gammainc(lo[above] * n[above] + 1, mu[above]), 1 - tail, rtol=1e-9)
+        # below the exact upper limit of 0 events (−ln α/2) no count is low
+        assert np.array_equal(~above, mu < -np.log(tail))
+
+
+def _exact_bound(observed: int, tail: float, side: str) -> float:
+    """The Poisson mean at which P(X ≤ O) = α/2 ("upper") or P(X ≥ O) = α/2 ("lower"), found by
+    root-finding on scipy's Poisson distribution: PHEindicatormethods' `poisson_funnel`."""
+    if side == "upper":
+        return optimize.brentq(lambda m: stats.poisson.cdf(observed, m) - tail, 1e-12, 10 * observed + 50, xtol=1e-13)
+    return optimize.brentq(lambda m: stats.poisson.sf(observed - 1, m) - tail, 1e-12, 10 * observed + 50, xtol=1e-13)
+
+
+# PHEindicatormethods' own expected output for `calculate_funnel_limits(statistic = "ratio")`:
+# tests/testthat/testdata_funnel_ratio_outputs.csv (github.com/ukhsa-collaboration/
+# PHEindicatormethods, commit 8ac28e54): observed events O and the expected events at which each
+# limit passes through O: lower_2s_exp_events, upper_2s_exp_events, lower_3s_exp_events,
+# upper_3s_exp_events (2s = 95%, 3s = 99.8%).
+PHE_RATIO_OUTPUTS = [
+    (1, 5.571644585, 0.025317898, 9.233410143, 0.001000547),
+    (2, 7.224687515, 0.242209467, 11.22886836, 0.04540199),
+    (10, 18.39035799, 4.795387629, 24.13397235, 2.960519925),
+    (20, 30.88838097, 12.21651877, 38.04188668, 8.958211233),
+    (100, 121.6268111, 81.36400699, 134.9243187, 71.92139974),
+    (716, 770.4222128, 664.5083011, 802.60414, 636.1521174),
+]
+
+
+@pytest.mark.parametrize("row", PHE_RATIO_OUTPUTS, ids=lambda r: f"O={r[0]}")
+def test_ratio_limits_match_phe_indicator_methods(row):
+    """The official curve passes through (E, O/E) with E the exact bound of O; ours, drawn at
+    that E, gives O/E, within the published table's bisection tolerance (its v = E/(E + O + 1)
+    is found to 1e-7, about 1e-5 of E at O = 1, 99.8%)."""
+    o, lower95_at, upper95_at, lower998_at, upper998_at = row
+    for level, lower_at, upper_at in ((0.95, lower95_at, upper95_at), (0.998, lower998_at, upper998_at)):
+        assert control_limits("ratio", 1.0, [lower_at], level).lower[0] == pytest.approx(o / lower_at, rel=1e-5)
+        assert control_limits("ratio", 1.0, [upper_at], level).upper[0] == pytest.approx(o / upper_at, rel=1e-5)
+
+
+@pytest.mark.parametrize("o", [1, 2, 3, 7, 9, 10, 15, 40, 250])
+def test_ratio_limits_match_an_independent_poisson_root_finding(o):
+    for level in (0.95, 0.998):
+        tail = (1 - level) / 2
+        e_low, e_high = _exact_bound(o, tail, "lower"), _exact_bound(o, tail, "upper")
+        assert control_limits("ratio", 1.0, [e_low], level).upper[0] == pytest.approx(o / e_low, rel=1e-8)
+        assert control_limits("ratio", 1.0, [e_high], level).lower[0] == pytest.approx(o / e_high, rel=1e-8)
+
+
+def test_ratio_upper_limit_at_one_event_is_the_official_39_5():
+    """Issue 17.6: at O = 1 the upper 95% limit is drawn at E = 0.0253 (the exact lower limit of
+    1 event); the official value there is 1/0.0253 = 39.5 (the expected count's own interval
+    gave 147.8)."""
+    e = _exact_bound(1, 0.025, "lower")
+    assert e == pytest.approx(0.025317808, rel=1e-7)
+    assert control_limits("ratio", 1.0, [e]).upper[0] == pytest.approx(39.4977, abs=1e-3)
 
 
 def test_multiplier_only_scales_output():
@@ -182,21 +239,27 @@ def test_multiplier_only_scales_output():
     assert (a.phi, a.tau2) == (b.phi, b.tau2)
 
 
-def test_count_flags_agree_with_the_drawn_limits_away_from_the_boundary():
-    """Fingertips draws the interval of the expected count but tests the observed count's
-    interval; they agree except within about one event of a limit."""
+def test_count_flags_agree_with_the_drawn_limits():
+    """The drawn limits invert the exact interval, so below 10 events a point is beyond a limit
+    exactly when it is flagged; from 10 events the flag uses Byar's approximation (Fingertips),
+    so the two agree except within Byar's error (< 0.2%) of a limit."""
     rng = np.random.default_rng(8)
     n = rng.integers(500, 200_000, 500).astype(float)
     o = rng.poisson(n * 0.004 * rng.gamma(20, 1 / 20, n.size)).astype(float)
+    n = np.concatenate([n, rng.integers(100, 2000, 300).astype(float)])
+    o = np.concatenate([o, rng.poisson(n[500:] * 0.004 * rng.gamma(5, 1 / 5, 300)).astype(float)])
     r = funnel("rate", o, n)
+    small = o < 10
     for lvl in ("95", "998"):
         lower, upper = getattr(r, f"lower_{lvl}") * n, getattr(r, f"upper_{lvl}") * n  # as counts
         flag = getattr(r, f"flag_{lvl}")
-        clear_high, clear_low = o > upper + 1.5, o < lower - 1.5
-        inside = (o > lower + 1.5) & (o < upper - 1.5)
-        assert np.all(flag[clear_high] == HIGH) and np.all(flag[clear_low] == LOW)
-        assert np.all(flag[inside] == NS)
-        assert clear_high.any() and clear_low.any() and inside.any()
+        beyond_high, beyond_low = o > upper, o < lower
+        assert np.array_equal(flag[small] == HIGH, beyond_high[small])
+        assert np.array_equal(flag[small] == LOW, beyond_low[small])
+        clear = ~small & (np.abs(o - upper) > 0.002 * upper) & (np.abs(o - lower) > 0.002 * lower)
+        assert np.array_equal(flag[clear] == HIGH, beyond_high[clear])
+        assert np.array_equal(flag[clear] == LOW, beyond_low[clear])
+        assert (small & (flag != NS)).any() and (clear & (flag == HIGH)).any() and (clear & (flag == LOW)).any()
 
 
 # ---------------------------------------------------------------- ratios
@@ -212,11 +275,15 @@ def test_ratio_hand_worked():
     assert r.ci_upper_95[2] == pytest.approx(0.737776, abs=1e-6)
     assert list(r.flag_95) == [HIGH, NS, LOW, NS]
     assert list(r.flag_998) == [NS, NS, NS, NS]
-    # control limits at E = 20 (μ = 20, Byar): 12.211429/20 = 0.610571, 30.889880/20 = 1.544494
-    assert r.lower_95[0] == pytest.approx(0.610571, abs=1e-6)
-    assert r.upper_95[0] == pytest.approx(1.544494, abs=1e-6)
-    # E = 12: Byar 12 → 0.516126, 1.746905
-    assert (r.lower_95[3], r.upper_95[3]) == pytest.approx((0.516126, 1.746905), abs=1e-6)
+    # control limits at E = 20: P(O_L + 1, 20) = 0.975 → O_L = 11.247658, P(O_U, 20) = 0.025 →
+    # O_U = 29.706324; ÷ 20 → 0.562383, 1.485316 (PHEindicatormethods' table: O = 12 is the
+    # lower limit at E = 20.96, O = 30 the upper at E = 20.24, either side of these)
+    assert r.lower_95[0] == pytest.approx(0.562383, abs=1e-6)
+    assert r.upper_95[0] == pytest.approx(1.485316, abs=1e-6)
+    assert special.gammainc(0.562383 * 20 + 1, 20) == pytest.approx(0.975, abs=1e-5)
+    assert special.gammainc(1.485316 * 20, 20) == pytest.approx(0.025, abs=1e-5)
+    # E = 12 → 0.436362, 1.643515
+    assert (r.lower_95[3], r.upper_95[3]) == pytest.approx((0.436362, 1.643515), abs=1e-6)
 
 
 def test_ratio_with_a_given_target():

@@ -7,9 +7,10 @@ Three kinds of indicator, each area i with numerator Oᵢ and denominator dᵢ:
   "inverted Wilson", which reduces exactly to the normal form):
       p̄ ± z·√(p̄(1 − p̄)/n), clipped to [0, 1].
 - "rate": value Oᵢ/nᵢ (× multiplier, e.g. 1,000, which scales the output only); target
-  θ₀ = ΣO/Σn. Control limits are the Fingertips count limits (`intervals.poisson_limits`:
-  exact χ² below 10, Byar's from 10) of the target's expected count μ = n·θ₀, divided by n:
-      [O_L(μ)/n, O_U(μ)/n].
+  θ₀ = ΣO/Σn. Control limits are the official funnel's count limits
+  (`intervals.funnel_count_limits`) at the target's expected count μ = n·θ₀, divided by n:
+      [O_L(μ)/n, O_U(μ)/n], where O_U is the count whose exact lower limit is μ and O_L the
+  count whose exact upper limit is μ (PHEindicatormethods' `calculate_funnel_limits`).
 - "ratio": value Oᵢ/Eᵢ (observed ÷ expected, e.g. the uptake index); target 1 (or as given).
   Control limits as for a rate with n = E: [O_L(E·θ₀)/E, O_U(E·θ₀)/E].
 
@@ -19,8 +20,9 @@ the target, "low" when the upper limit lies below it, "not significant" otherwis
 compared" when its denominator is zero or a value is missing (such areas are also left out of
 the target and of the overdispersion estimate). For proportions the flag and the position of
 the point against the control limits agree exactly (Wilson inversion). For counts the drawn
-limits are the interval of the *expected* count while the flag tests the *observed* count's
-interval, as Fingertips does; the two can disagree for a point within about one event of a limit.
+limits invert the exact interval, so they agree exactly with the flag below 10 events; from 10
+events the flag uses Byar's approximation, as Fingertips does, and the two can differ only for
+a point within Byar's error (under 0.2% at 95%) of a limit.
 
 Overdispersion (Spiegelhalter 2005, see `overdispersion`): limits on the transformed scale
 y₀ ± z·√(sᵢ² + τ̂²) (additive, "_od") and y₀ ± z·√φ̂·sᵢ (multiplicative, "_mult", φ̂ only if
@@ -40,7 +42,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import overdispersion as od
 from ._arrays import FloatArray, as_float, fsum, same_length
-from .intervals import LEVEL_95, LEVEL_998, Limits, poisson_limits, rate_limits, wilson_limits, z_value
+from .intervals import LEVEL_95, LEVEL_998, Limits, funnel_count_limits, rate_limits, wilson_limits, z_value
 
 Kind = Literal["proportion", "rate", "ratio"]
 KINDS: tuple[str, ...] = ("proportion", "rate", "ratio")
@@ -120,7 +122,7 @@ def control_limits(kind: Kind, target: float, denominator: ArrayLike, level: flo
     else:
         if target < 0:
             raise ValueError(f"target {target!r}: expected zero or more")
-        counts = poisson_limits(safe * target, level)
+        counts = funnel_count_limits(safe * target, level)
         lower, upper = counts.lower / safe, counts.upper / safe
     return Limits(np.where(ok, lower * multiplier, np.nan), np.where(ok, upper * multiplier, np.nan))
 

@@ -9,6 +9,9 @@ z = Φ⁻¹(1 − α/2) (1.959964 at 95%, 3.090232 at 99.8%).
   Byar's approximation when O ≥ 10 (`poisson_limits`, the Fingertips rule).
 - A rate's limits are the count's limits ÷ n (× a display multiplier); an indirectly
   standardised ratio's (O/E) are the count's limits ÷ E.
+- A funnel's control limits for a count (`funnel_count_limits`) invert the exact limits: the
+  counts O whose exact interval has the expected count μ as its bound, as PHEindicatormethods
+  and Fingertips draw ratio and rate funnels.
 
 Every function is vectorised: arrays in, arrays out (`Limits(lower, upper)`, a named tuple).
 Missing values (NaN) and zero denominators give NaN limits; impossible inputs (negative counts,
@@ -130,6 +133,33 @@ def poisson_limits(observed: ArrayLike, level: float = LEVEL_95) -> Limits:
     byar = byar_limits(o, level)
     use_byar = o >= BYAR_THRESHOLD
     return Limits(np.where(use_byar, byar.lower, exact.lower), np.where(use_byar, byar.upper, exact.upper))
+
+
+def funnel_count_limits(expected: ArrayLike, level: float = LEVEL_95) -> Limits:
+    """The funnel's control limits for a count with Poisson mean μ (the expected count), as
+    PHEindicatormethods' `calculate_funnel_limits` draws ratio and rate funnels: the upper limit
+    is the count O_U whose exact *lower* limit is μ, the lower limit the count O_L whose exact
+    *upper* limit is μ:
+
+        ½χ²_{α/2}(2·O_U) = μ          i.e.  P(O_U, μ) = α/2
+        ½χ²_{1−α/2}(2·O_L + 2) = μ    i.e.  P(O_L + 1, μ) = 1 − α/2
+
+    with P the regularised lower incomplete gamma function (solved for its shape by
+    `scipy.special.gdtrib`; continuous in O, the gamma generalisation of the Poisson). At a
+    whole O this is exactly the official curve, which PHEindicatormethods computes at whole
+    observed counts O as the points (E, O/E) with E the exact bound of O. O_L is 0 while μ is
+    below the exact upper limit of 0 events (−ln(α/2): 3.689 at 95%, 6.908 at 99.8%).
+
+    An observed count O is outside [O_L, O_U] exactly when its own exact interval excludes μ,
+    so a point lies beyond the drawn limit exactly when its exact-interval flag says so.
+    """
+    mu = _counts(expected, "expected")
+    tail = (1.0 - check_level(level)) / 2.0
+    with np.errstate(invalid="ignore"):
+        upper = special.gdtrib(1.0, tail, mu)
+        lower = np.maximum(special.gdtrib(1.0, 1.0 - tail, mu) - 1.0, 0.0)
+    upper = np.where(mu == 0, 0.0, upper)
+    return Limits(np.where(np.isnan(mu), np.nan, lower), np.where(np.isnan(mu), np.nan, upper))
 
 
 def rate_limits(

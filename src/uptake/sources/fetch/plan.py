@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,8 +72,11 @@ class Record:
 class Loaded:
     """The warehouse's state: current partitions per dataset, and which loads are still current."""
 
-    def __init__(self, state: dict) -> None:
+    def __init__(self, state: dict, is_current: Callable[[dict, dict], bool]) -> None:
+        """`is_current(state, load)`: whether everything a load wrote is still current (the
+        warehouse's rule, `warehouse.coverage.load_is_current`)."""
         self.state = state
+        self._is_current_in = is_current
         self.partitions: dict[str, set[str]] = {name: set(parts) for name, parts in state.get("datasets", {}).items()}
         self._current: dict[str, dict] = {}
         for load in state.get("loads", []):
@@ -80,11 +84,7 @@ class Loaded:
                 self._current[load["sha256"]] = load
 
     def _is_current(self, load: dict) -> bool:
-        datasets = load.get("datasets") or {}
-        if not datasets:
-            return False
-        return all(self.state["datasets"].get(name, {}).get(part, {}).get("load") == load["id"]
-                   for name, info in datasets.items() for part in info.get("partitions", []))
+        return self._is_current_in(self.state, load)
 
     def current(self, sha256: str | None) -> dict | None:
         """The current load of the file with this SHA-256, if any."""

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ...errors import UptakeError
 from ...fsutil import exclusive
-from ...warehouse import Warehouse
+from ...warehouse import Warehouse, load_is_current
 from .check import Ready, prepare, remove
 from .errors import Busy
 from .http import Http
@@ -90,7 +90,7 @@ class Fetcher:
         return src.lister(self.ctx)
 
     def loaded(self) -> Loaded:
-        return Loaded(self.warehouse.state())
+        return Loaded(self.warehouse.state(), load_is_current)
 
     def plan(self, src: Source, periods: list[str] | None = None, force: bool = False) -> list[Step]:
         return plan_periods(src, self.items(src), periods, self.loaded(), self.record, force)

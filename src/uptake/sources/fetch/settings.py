@@ -6,6 +6,7 @@ variable, else from the home's settings.json (its "fetch" object), else the defa
 | nhsbsa_url | UPTAKE_NHSBSA_URL | https://opendata.nhsbsa.net (the CKAN portal's root) |
 | nhse_url | UPTAKE_NHSE_URL | https://digital.nhs.uk (NHS England's statistical publications) |
 | ods_url | UPTAKE_ODS_URL | https://www.odsdatasearchandexport.nhs.uk (ODS Data Search and Export) |
+| ctgov_url | UPTAKE_CTGOV_URL | https://clinicaltrials.gov/api/v2 (ClinicalTrials.gov API v2) |
 | epd_dataset | UPTAKE_EPD_DATASET | english-prescribing-data-epd |
 | scmd_dataset | UPTAKE_SCMD_DATASET | secondary-care-medicines-data-indicative-price |
 | attempts | UPTAKE_FETCH_ATTEMPTS | 5 (tries of one request, the first included) |
@@ -28,6 +29,7 @@ ENV = {
     "nhsbsa_url": "UPTAKE_NHSBSA_URL",
     "nhse_url": "UPTAKE_NHSE_URL",
     "ods_url": "UPTAKE_ODS_URL",
+    "ctgov_url": "UPTAKE_CTGOV_URL",
     "epd_dataset": "UPTAKE_EPD_DATASET",
     "scmd_dataset": "UPTAKE_SCMD_DATASET",
     "attempts": "UPTAKE_FETCH_ATTEMPTS",
@@ -43,6 +45,7 @@ class FetchSettings:
     nhsbsa_url: str = "https://opendata.nhsbsa.net"
     nhse_url: str = "https://digital.nhs.uk"
     ods_url: str = "https://www.odsdatasearchandexport.nhs.uk"
+    ctgov_url: str = "https://clinicaltrials.gov/api/v2"
     epd_dataset: str = "english-prescribing-data-epd"
     scmd_dataset: str = "secondary-care-medicines-data-indicative-price"
     attempts: int = 5
@@ -53,7 +56,7 @@ class FetchSettings:
     user_agent: str = "uptake/0.1 (NHS open data refresh; Python urllib)"
 
     def __post_init__(self) -> None:
-        for name in ("nhsbsa_url", "nhse_url", "ods_url"):
+        for name in ("nhsbsa_url", "nhse_url", "ods_url", "ctgov_url"):
             value = getattr(self, name)
             if not value.startswith(("http://", "https://")):
                 raise UptakeError(f"{ENV[name]} (or settings {name}) = {value!r}: expected an http:// or https:// URL")
