@@ -66,7 +66,7 @@ def config() -> dict:
 
 
 def funnel(variation: dict, *, title: str, value_label: str, org_url: str = "/org/{org}/",
-           highlight: str | None = None) -> dict:
+           highlight: str | None = None, peers: list[str] | None = None) -> dict:
     """A funnel plot of one TA or measure at one level and month.
 
     `variation` is `services.variation.Variation.to_dict()`: `points` (org, name, value,
@@ -77,7 +77,7 @@ def funnel(variation: dict, *, title: str, value_label: str, org_url: str = "/or
     `org_url`; the control limits (99.8% with overdispersion dashed); and a rule at the centre
     line. Suppressed points, and points with no value, are left out. With `highlight` (an
     organisation code), that organisation's point is ringed and named (the reports' view of one
-    organisation among its peers).
+    organisation among its peers). With `peers` too (codes), its peers are ringed more lightly.
     """
     card = variation["scorecard"]
     # One scale throughout: services.funnels computes values, limits and the target as
@@ -128,6 +128,11 @@ def funnel(variation: dict, *, title: str, value_label: str, org_url: str = "/or
                         {"field": "denominator", "type": "quantitative", "title": den_label,
                          "format": ",.0f"},
                         {"field": "flag", "title": "Funnel position"}]}})
+    theirs = [p for p in points if peers and p["org"] in peers]
+    if theirs:
+        layers.append({"data": {"values": theirs}, "mark": {"type": "point", "size": 200, "strokeWidth": 1.5,
+                                                             "color": PALETTE["dark_blue"], "strokeDash": [3, 2]},
+                       "encoding": {"x": x, "y": y}})
     mine = [p for p in points if highlight and p["org"] == highlight]
     if mine:
         layers.append({"data": {"values": mine}, "layer": [
@@ -141,7 +146,9 @@ def funnel(variation: dict, *, title: str, value_label: str, org_url: str = "/or
     description = (f"Funnel plot of {value_label} against {den_label[0].lower() + den_label[1:]} for "
                    f"{len(points)} organisations in {card['month']}{centre}: {low} below and {high} above the "
                    "99.8% limits allowing for overdispersion."
-                   + (f" {mine[0]['about']} is ringed." if mine else ""))
+                   + (f" {mine[0]['about']} is ringed." if mine else "")
+                   + (f" Its {len(theirs)} peers shown are ringed with a dashed line: "
+                      + "; ".join(t["about"] for t in theirs) + "." if theirs else ""))
     return _spec(title, description, height=380, layer=layers,
                  resolve={"scale": {"color": "independent", "shape": "independent", "strokeDash": "independent"}})
 

@@ -412,6 +412,9 @@ def _demo_portal(home: Path | None, generated, fresh: bool, published: Path) -> 
     if fresh:
         clear_examples()
     knowledge = load_examples(accounts["member"], accounts["moderator"])
+    from .web.impact.seed import load_examples as load_impact_examples
+
+    knowledge.update(load_impact_examples(accounts["member"], accounts["moderator"]))
     from .web.alerts.seed import load_examples as load_alert_examples
 
     alerts = load_alert_examples(icb, fresh=fresh)
@@ -519,7 +522,7 @@ def demo(
         serve_portal(home=home)
 
 
-from . import cli_analysis  # noqa: E402,F401  (registers scorecard, profile, variation, diffusion, funnel)
+from . import cli_analysis  # noqa: E402,F401  (registers scorecard, profile, variation, diffusion, funnel, peers, impact)
 from . import cli_portal  # noqa: E402,F401  (registers publish, serve)
 from . import cli_compliance  # noqa: E402,F401  (registers compliance, user)
 from . import cli_alerts  # noqa: E402,F401  (registers alerts send, subscribe, list, log)

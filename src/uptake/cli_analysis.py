@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import math
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -25,6 +26,7 @@ from .cli import (
     MonthOption,
     _analysis,
     _emit,
+    _home,
     _errors,
     _fmt,
     _print_json,
@@ -132,29 +134,58 @@ def profile(
     current_orgs: CurrentOption = False,
     home: HomeOption = None,
     as_json: JsonOption = False,
+    with_peers: Annotated[bool, typer.Option(
+        "--peers", help="Add each TA's median among the organisation's peers and its rank among them.")] = False,
 ) -> None:
     """One organisation against England and its peers for every catalogue TA."""
     from .services.scorecard import profile as build
 
     with _errors(), _analysis(home, engine, current_orgs) as an:
         p = build(an, org, month, min_items)
+        vs = _peer_rows(an, p, min_items) if with_peers else None
     rows = [{k: v for k, v in asdict(r).items() if k != "trend"} for r in p.rows]
-    _emit(fmt, as_json, p.to_dict(), rows, lambda: _show_profile(p))
+    data = p.to_dict()
+    if vs is not None:
+        data["peers"] = {"peers": vs[0], "by_ta": {ta: r.to_dict() for ta, r in vs[1].items()}}
+        for r in rows:
+            pr = vs[1].get(r["ta"])
+            r.update(peer_median=pr.peer_median if pr else None, peer_rank=pr.rank if pr else None,
+                     peers_ranked=pr.of if pr else None)
+    _emit(fmt, as_json, data, rows, lambda: _show_profile(p, vs))
 
 
-def _show_profile(p) -> None:
+def _peer_rows(an, p, min_items: int):
+    from .services.analysis import parse_month
+    from .services.peer_compare import peer_rows
+    from .services.peers import peers_of
+
+    peers = [x.peer for x in peers_of(an, p.org, p.level)]
+    return peers, peer_rows(an, p.org, p.level, parse_month(p.month), [r.ta for r in p.rows], min_items)
+
+
+def _show_profile(p, vs=None) -> None:
     parent = f"; part of {p.parent['name'] or p.parent['org']} ({p.parent['org']})" if p.parent else ""
     out.print(f"[bold]{p.name or p.org}[/] ({p.org}, {p.level}) — {p.month}{parent}. {p.membership}; engine {p.engine}.")
+    if vs is not None:
+        out.print(f"Peers: {', '.join(vs[0])}" if vs[0] else "Peers: none computed for this organisation "
+                  "(see `uptake peers`)")
     table = Table()
-    for col, justify in (("area", "left"), ("TA", "left"), ("medicine", "left"), ("value", "right"),
-                         ("England", "right"), ("percentile", "right"), ("funnel (adjusted)", "left"),
-                         ("last 12 months", "left")):
+    cols = [("area", "left"), ("TA", "left"), ("medicine", "left"), ("value", "right"), ("England", "right"),
+            ("percentile", "right"), ("funnel (adjusted)", "left"), ("last 12 months", "left")]
+    if vs is not None:
+        cols[5:5] = [("peer median", "right"), ("rank in peers", "right")]
+    for col, justify in cols:
         table.add_column(col, justify=justify)
     for r in p.rows:
         spec = _value_spec(r.headline)
-        table.add_row(r.area.replace("_", " "), r.ta, r.title.split(" for ")[0][:32],
-                      "*" if r.suppressed else _fmt(r.value, spec), _fmt(r.england_value, spec),
-                      _fmt(r.percentile, ".0f"), r.flag_998_od or "", _sparkline(r.trend))
+        cells = [r.area.replace("_", " "), r.ta, r.title.split(" for ")[0][:32],
+                 "*" if r.suppressed else _fmt(r.value, spec), _fmt(r.england_value, spec),
+                 _fmt(r.percentile, ".0f"), r.flag_998_od or "", _sparkline(r.trend)]
+        if vs is not None:
+            pr = vs[1].get(r.ta)
+            cells[5:5] = [_fmt(pr.peer_median if pr else None, spec),
+                          f"{pr.rank} of {pr.of}" if pr and pr.rank else "—"]
+        table.add_row(*cells)
     out.print(table)
 
 
@@ -463,3 +494,111 @@ def funnel(
                                 for k, v in zip(result.header, r)} for r in result.rows()]})
         return
     result.write_csv(sys.stdout)
+
+
+# --- peers and impact ------------------------------------------------------------------------
+
+
+ImdOption = Annotated[Optional[Path], typer.Option(
+    "--imd", help="Practice IMD scores (practice_code, imd_score), e.g. "
+                  "../shared/data/deprivation/practice_imd2019_score_decile_subicb_2023.csv.gz")]
+
+
+@app.command()
+def peers(
+    level: Annotated[str, typer.Argument(help="practice, pcn, sub_icb or icb")] = "sub_icb",
+    org: Annotated[Optional[str], typer.Option("--org", help="Show only this organisation's peers.")] = None,
+    imd: ImdOption = None,
+    compare: Annotated[Optional[Path], typer.Option(
+        "--compare", help="A published nearest-neighbour file (orig, dest, distance) to measure the overlap with.")] = None,
+    month: Annotated[Optional[str], typer.Option("--month", help="The list sizes' month (YYYY-MM); default the latest.")] = None,
+    engine: EngineOption = "duckdb",
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Peer groups from the loaded data: NHS England's Similar-10 for sub-ICB locations and ICBs,
+    nearest neighbours for practices and PCNs (docs/metrics.md, "Peers")."""
+    from .services.peers import load_imd, overlap, peer_groups
+    from .sources.peers import read_neighbours
+
+    with _errors(), _analysis(home, engine, False) as an:
+        g = peer_groups(an, level, imd=load_imd(imd), month=month)
+        names = an.names()
+        cmp = overlap(g, read_neighbours(compare)) if compare else None
+    if org:
+        code = org.strip().upper()
+        if code not in g.values:
+            with _errors():
+                raise UptakeError(f"{code}: not among the {len(g.values)} {level}s with peers (see the notes of `uptake peers {level}`)")
+        g.peers = g.of(code)
+    data = {**g.to_dict(), "overlap": cmp}
+    rows = [{"org": p.org, "peer": p.peer, "rank": p.rank, "distance": p.distance} for p in g.peers]
+
+    def show() -> None:
+        out.print(f"[bold]{g.method}[/] peers of {len(g.values)} {level}s on {', '.join(g.variables)} "
+                  f"(list sizes {g.month})")
+        for n in g.notes:
+            out.print(f"  note: {n}")
+        t = Table()
+        for c in ("organisation", "rank", "peer", "distance"):
+            t.add_column(c)
+        for p in g.peers if org else g.peers[: 10 * 5]:
+            t.add_row(f"{names.get((level, p.org)) or p.org} ({p.org})", str(p.rank),
+                      f"{names.get((level, p.peer)) or p.peer} ({p.peer})", f"{p.distance:.3f}")
+        out.print(t)
+        if not org and len(g.peers) > 50:
+            out.print(f"… {len(g.values)} organisations in all; --org CODE for one, --json for every one")
+        if cmp:
+            out.print(f"Overlap with {compare.name}: {cmp['mean_overlap']:.1%} of peers shared on average over "
+                      f"{cmp['organisations']:,} organisations ({cmp['any_overlap']:.0%} share at least one); "
+                      f"chance alone: {cmp['chance']:.2%}")
+
+    _emit("table", as_json, data, rows, show)
+
+
+@app.command()
+def impact(
+    target: Annotated[str, typer.Argument(help="An organisation's ODS code, or a case study (CS-12 or its slug).")],
+    ta: Annotated[str, typer.Option("--ta", help="The TA, e.g. TA275.")],
+    date: Annotated[Optional[str], typer.Option(
+        "--date", help="The intervention's month (YYYY-MM); a case study's implementation date by default.")] = None,
+    engine: EngineOption = "duckdb",
+    home: HomeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Did uptake change after an intervention? Difference-in-differences against the peers and an
+    interrupted time series, each with its 95% interval (associations, not proof of cause)."""
+    from .services.impact import describe
+    from .services.impact import impact as measure
+
+    with _errors():
+        org, when = _target(target, date, home)
+        with _analysis(home, engine, False) as an:
+            im = measure(an, org, ta, when)
+
+    def show() -> None:
+        out.print(f"[bold]{im.ta}[/] in {im.name or im.org} ({im.org}, {im.level}), intervention {im.month}; "
+                  f"peers: {', '.join(im.peers) or 'none'}")
+        out.print("  " + describe(im.did, im.headline))
+        out.print("  " + describe(im.its, im.headline))
+        out.print(f"  {im.caveat}")
+
+    _emit("table", as_json, im.to_dict(), [], show)
+
+
+def _target(target: str, date: str | None, home) -> tuple[str, str]:
+    """(organisation, month) from an ODS code and --date, or from a case study."""
+    t = target.strip()
+    if not (t.upper().startswith("CS-") or "-" in t and not t.upper().startswith("ENG")):
+        if not date:
+            raise UptakeError("--date YYYY-MM is needed with an organisation code")
+        return t.upper(), date
+    os.environ["UPTAKE_HOME"] = str(_home(home))  # the portal's database, as `uptake serve` opens it
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "uptake.web.settings")
+    import django
+
+    django.setup()
+    from .web.impact.store import case_study_intervention
+
+    org, when = case_study_intervention(t)
+    return org, date or f"{when:%Y-%m}"

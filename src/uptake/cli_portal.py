@@ -13,14 +13,15 @@ from .cli import CurrentOption, EngineOption, HomeOption, JsonOption, _analysis,
 
 
 def publish_home(home: Path | None, engine: str = "duckdb", current_orgs: bool = False,
-                 boundaries: Path | None = None):
+                 boundaries: Path | None = None, imd: Path | None = None):
     """Publish the scorecard of the warehouse in `home` (and maps, when boundaries are given)."""
     from .services.maps import publish_maps
+    from .services.peers import load_imd
     from .services.publish import publish, published_path
 
     path = published_path(_home(home))
     with _analysis(home, engine, current_orgs) as an:
-        report = publish(an, path)
+        report = publish(an, path, imd=load_imd(imd))
     maps = publish_maps(path, boundaries) if boundaries else None
     return report, maps
 
@@ -30,6 +31,8 @@ def publish_command(
     boundaries: Annotated[Optional[Path], typer.Option(
         "--boundaries", help="GeoJSON of sub-ICB locations (or ICBs, regions) whose features carry ODS codes, "
                              "for the maps.")] = None,
+    imd: Annotated[Optional[Path], typer.Option(
+        "--imd", help="Practice IMD scores (practice_code, imd_score), weighted to areas for the peers.")] = None,
     engine: EngineOption = "duckdb",
     current_orgs: CurrentOption = False,
     home: HomeOption = None,
@@ -37,7 +40,7 @@ def publish_command(
 ) -> None:
     """Compute the complete scorecard (every TA and measure, level and month) for the portal."""
     with _errors():
-        report, maps = publish_home(home, engine, current_orgs, boundaries)
+        report, maps = publish_home(home, engine, current_orgs, boundaries, imd)
     if as_json:
         _print_json({"scorecard": report.to_dict(), "maps": maps})
         return

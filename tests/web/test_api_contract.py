@@ -31,6 +31,7 @@ OPERATIONS = [
     ("GET", "/opportunities/icb/{code}/choices"), ("PUT", "/opportunities/icb/{code}/choices"),
     ("GET", "/alerts/subscriptions"), ("POST", "/alerts/subscriptions"),
     ("DELETE", "/alerts/subscriptions/{subscription_id}"), ("GET", "/alerts/digests"),
+    ("GET", "/peers/{code}"), ("GET", "/impact/{code}"),
     ("GET", "/trials"),
 ]
 # Negative cases need a parameter with a constraint to break (a level, a month pattern, a limit,

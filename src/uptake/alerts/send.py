@@ -118,6 +118,9 @@ def plan(as_of: date, *, pub=None, drop: float | None = None) -> Plan:
 
     alerts = rules.uptake_alerts(pub, month, previous, organisations=orgs, tas=tas,
                                  drop=percentile_drop() if drop is None else drop)
+    from .peer_rules import lowest_among_peers_alerts
+
+    alerts += lowest_among_peers_alerts(pub, month, previous, organisations=orgs)
     known = dict(KnownTA.objects.values_list("ta", "first_seen"))
     seen = rules.first_seen(pub.catalogue, known, as_of)
     if areas:

@@ -214,6 +214,9 @@ def icb_report(ctx: Context, code: str) -> Report:
         published_at=pub.published_at, portal_url=ctx.url(f"/org/{code}/"))
     report.summary, headline = _icb_headline(ctx, name, rows)
     report.sections.append(headline)
+    from .peers_section import icb_peers
+
+    report.sections.extend(s for s in [icb_peers(ctx, code, name, _value)] if s is not None)
     for area in ctx.areas:
         report.sections.append(_icb_area(ctx, area, code, name, rows, series, below))
     report.sections.append(_icb_compliance(ctx, code, name))

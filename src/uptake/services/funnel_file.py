@@ -33,7 +33,7 @@ from .. import csvsafe
 from ..engine.stats.funnel import KINDS, FunnelResult, Kind, funnel
 from ..engine.stats.overdispersion import Method, Scale
 from ..errors import InputError
-from ..sources.base import Header, read_header
+from ..sources.base import Header, non_negative_number, read_header
 
 COLUMNS: dict[str, tuple[str, str]] = {
     "proportion": ("numerator", "denominator"),
@@ -110,19 +110,7 @@ def _text(path: Path, header: Header) -> str:
                          line=line) from None
 
 
-def _number(path: Path, line: int, column: str, text: str, what: str) -> float:
-    value = text.strip()
-    if not value:
-        raise InputError(path, f"blank value; expected {what}", line=line, column=column)
-    try:
-        number = float(value)
-    except ValueError:
-        raise InputError(path, f"{value!r} is not a number; expected {what}", line=line, column=column) from None
-    if not math.isfinite(number):
-        raise InputError(path, f"{value!r} is not a finite number; expected {what}", line=line, column=column)
-    if number < 0:
-        raise InputError(path, f"{value!r} is negative; expected {what}", line=line, column=column)
-    return number
+_number = non_negative_number  # sources.base: one rule for a number cell of a user's file
 
 
 def read_funnel_csv(path: str | Path, kind: Kind) -> tuple[list[str], list[int], np.ndarray, np.ndarray]:

@@ -9,6 +9,7 @@ with one rename, so a portal reading it never sees half a publication. Its table
     measure_scorecard  engine.scorecard.measure_level_facts rows + the flags
     organisations      level, code, name, parent_level, parent: the hierarchy in the latest month
     diffusion          ta, level, JSON of services.diffusion.Diffusion (region and ICB levels)
+    peers              level, org, peer, rank, similarity: services.peers (meta 'peers': the notes)
     meta               key, value (JSON): when, from which warehouse state, months, sources
 
 The full downloads (services.downloads) are written from the new file before it is swapped in,
@@ -63,7 +64,8 @@ class PublishReport:
         return asdict(self)
 
 
-def publish(an: Analysis, path: Path, *, step: Callable[[str], None] = lambda _: None) -> PublishReport:
+def publish(an: Analysis, path: Path, *, step: Callable[[str], None] = lambda _: None,
+            imd: dict[str, float] | None = None) -> PublishReport:
     """Compute the complete scorecard with the engine of `an` and write it to `path`."""
     months = an.months()
     if not months:
@@ -95,6 +97,10 @@ def publish(an: Analysis, path: Path, *, step: Callable[[str], None] = lambda _:
     unplaced = unplaced_table(an, tas, measure_ids, months)
     undated = an.undated_membership(months)
     lap("unplaced activity")
+    from .peers import peer_table, publishable
+
+    peer_groups, peer_notes = publishable(an, imd)
+    lap("peers")
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -115,9 +121,12 @@ def publish(an: Analysis, path: Path, *, step: Callable[[str], None] = lambda _:
         con.execute("CREATE TABLE unplaced AS SELECT * FROM unplaced_in ORDER BY kind, subject, level, month")
         con.register("org_in", orgs)
         con.execute("CREATE TABLE organisations AS SELECT * FROM org_in ORDER BY level, code")
+        con.register("peers_in", peer_table(peer_groups))
+        con.execute("CREATE TABLE peers AS SELECT * FROM peers_in ORDER BY level, org, rank")
         con.execute("CREATE TABLE diffusion (ta VARCHAR, level VARCHAR, body VARCHAR)")
         con.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
         meta = _meta(an, months, ta.num_rows, 0 if ms is None else ms.num_rows)
+        meta["peers"] = peer_notes
         con.executemany("INSERT INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()])
     finally:
         con.close()

@@ -9,6 +9,7 @@ reads, and checks the result against the schema.
 from __future__ import annotations
 
 import csv
+import math
 import gzip
 import io
 import zlib
@@ -273,3 +274,19 @@ def read_file(path: str | Path, format: str | None = None) -> ReadResult:
     for dataset, reader in fmt.extras.items():
         tables[dataset] = _conform(path, dataset, reader(header))
     return ReadResult(fmt, tables)
+
+
+def non_negative_number(path: Path, line: int, column: str, text: str, what: str) -> float:
+    """A number ≥ 0 in a cell of `path` (line, column), or an InputError saying what was expected."""
+    value = text.strip()
+    if not value:
+        raise InputError(path, f"blank value; expected {what}", line=line, column=column)
+    try:
+        number = float(value)
+    except ValueError:
+        raise InputError(path, f"{value!r} is not a number; expected {what}", line=line, column=column) from None
+    if not math.isfinite(number):
+        raise InputError(path, f"{value!r} is not a finite number; expected {what}", line=line, column=column)
+    if number < 0:
+        raise InputError(path, f"{value!r} is negative; expected {what}", line=line, column=column)
+    return number

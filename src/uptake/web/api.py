@@ -287,3 +287,7 @@ api.add_router("/alerts", alerts_router)
 from .public.api import router as trials_router  # noqa: E402
 
 api.add_router("/trials", trials_router)
+
+from .impact.api import router as impact_router  # noqa: E402
+
+api.add_router("", impact_router)

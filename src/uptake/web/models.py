@@ -10,7 +10,7 @@ from django.db import models
 from django.utils import timezone
 
 # Apps whose saves and deletes renew the stamp (content shown to anyone, not per user).
-CONTENT_APPS = {"compliance", "opportunities", "knowledge"}
+CONTENT_APPS = {"compliance", "opportunities", "knowledge", "impact"}
 
 
 class ContentStamp(models.Model):

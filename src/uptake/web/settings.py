@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "uptake.web.knowledge.apps.KnowledgeConfig",
     "uptake.web.alerts.apps.AlertsConfig",
     "uptake.web.public.apps.PublicConfig",
+    "uptake.web.impact.apps.ImpactConfig",
     "axes",
     "ninja",  # the API docs' Swagger UI from its static files, not a CDN (web/api.py)
 ]

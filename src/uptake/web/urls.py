@@ -23,6 +23,7 @@ urlpatterns = [
     path("compliance/", include("uptake.web.compliance.urls")),
     path("opportunities/", include("uptake.web.opportunities.urls")),
     path("accounts/", include("uptake.web.accounts.urls")),
+    path("learning/joint-working/", include("uptake.web.impact.urls")),
     path("learning/", include("uptake.web.knowledge.urls")),
     path("alerts/", include("uptake.web.alerts.urls")),
     path("my-area/", include("uptake.web.public.urls")),

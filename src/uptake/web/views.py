@@ -177,8 +177,11 @@ def ta_page(request, key: str):
     label = (q.organisation(at)["name"] or at) if at else "This organisation"
     ctx["highlighted"] = {"code": at, "name": label} if at else None
     deciles = q.decile_series(item.id, level)
-    specs = {"funnel": charts.funnel(var.to_dict(), value_label=_label(card), highlight=at,
-                                     title=f"{item.id}: funnel plot, {card.month}")}
+    from .impact.peers_view import funnel_peers
+
+    specs = {"funnel": charts.funnel(var.to_dict(), value_label=_label(card),
+                                     title=f"{item.id}: funnel plot, {card.month}",
+                                     **({"highlight": at} | funnel_peers(at, level)))}
     specs["deciles"] = charts.deciles(deciles, value_label=_label(card),
                                       highlight=q.org_values(item.id, level, at) if at else None,
                                       highlight_label=label, title=f"{item.id}: deciles across {LEVEL_NAMES[level]}s")

@@ -72,6 +72,28 @@ def uptake_events(published, drop: float = DROP) -> tuple[set[tuple[str, str, st
                                       for code, lv in levels if any(x in LEVELS for x in lv)}
 
 
+def peer_events(published) -> set[tuple[str, str, str]]:
+    """(TA, level, org) lowest of itself and its published peers with a shown figure in MONTH and
+    not in PREVIOUS, its own figure shown in both months."""
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        rows = con.execute("""
+            WITH v AS (SELECT ta, level, org, month, value FROM ta_scorecard WHERE month IN (?, ?)
+                       AND value IS NOT NULL AND NOT coalesce(items > 0 AND items < 5, false)),
+            low AS (SELECT v.ta, v.level, v.org, v.month FROM v
+                    JOIN peers p ON p.level = v.level AND p.org = v.org
+                    JOIN v w ON w.ta = v.ta AND w.level = v.level AND w.org = p.peer AND w.month = v.month
+                    GROUP BY v.ta, v.level, v.org, v.month, v.value HAVING bool_and(v.value < w.value))
+            SELECT a.ta, a.level, a.org FROM low a
+            JOIN v b ON b.ta = a.ta AND b.level = a.level AND b.org = a.org AND b.month = ?
+            WHERE a.month = ? AND NOT EXISTS (SELECT 1 FROM low c WHERE c.ta = a.ta AND c.level = a.level
+                                              AND c.org = a.org AND c.month = ?)""",
+                           [PREVIOUS, MONTH, PREVIOUS, MONTH, PREVIOUS]).fetchall()
+    finally:
+        con.close()
+    return {tuple(r) for r in rows}
+
+
 @dataclass
 class World:
     people: dict  # name → User
@@ -89,6 +111,7 @@ class World:
     as_of: date = AS_OF
     site: str = SITE
     drop: float = DROP
+    peer_events: set = field(default_factory=set)  # (TA, level, org): now lowest of its peers
 
     def events_for(self, drop: float) -> set:
         return uptake_events(self.published, drop)[0]
@@ -125,6 +148,9 @@ class World:
                     if level == "icb" and ((kind == "ta" and ta == target)
                                            or (kind == "area" and self.area_of[ta] == target)):
                         out.add((user.email, key))
+                for ta, level, org in self.peer_events:
+                    if kind == "organisation" and org == target and level == self.own_level[target]:
+                        out.add((user.email, f"peers:{ta}:{level}:{org}:{MONTH:%Y-%m}"))
                 for key, answers in self.knowledge:
                     if (kind, target) in answers:
                         out.add((user.email, key))
@@ -255,7 +281,7 @@ def world(db, portal_home, pub, published_events):
     assert User.objects.filter(email__endswith="@people.test").count() == 5
     return World(people=people, follows=follows, subscriptions=subscriptions, events=events, own_level=own_level,
                  area_of=area_of, knowledge=knowledge, deadlines=deadlines, compliance_icb=compliance_icb,
-                 new_tas=new_tas, published=portal_home, targets={"icb": icb, "ta": ta, "area": area, "practice": practice,
+                 new_tas=new_tas, published=portal_home, peer_events=peer_events(portal_home), targets={"icb": icb, "ta": ta, "area": area, "practice": practice,
                                            "quiet": quiet})
 
 

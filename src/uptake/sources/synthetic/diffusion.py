@@ -315,6 +315,19 @@ class Diffusion:
         imitation[plan.laggards] = d["laggard_imitation_factor"]
         plateau[plan.laggards] = d["laggard_plateau_factor"]
         self.lag, self.imitation, self.plateau = lag, imitation, plateau
+        codes = [i.code for i in orgs.icbs]
+        # (ICB index, TAs, first month YYYY-MM, factor): effects planted to test the impact estimates
+        self.planted = [(codes.index(e["icb"]), set(e["tas"]), str(e["from"]), float(e["factor"]))
+                        for e in ref.assumptions.get("planted_effects", []) if e["icb"] in codes]
+
+    def _planted(self, c: Component, month: Month) -> np.ndarray | None:
+        """[K] factor on each ICB's patients of `c` in `month`, or None when nothing is planted."""
+        factor = None
+        for k, tas, first, f in self.planted:
+            if c.ta_id in tas and month.iso >= first:
+                factor = np.ones(len(self.orgs.icbs)) if factor is None else factor
+                factor[k] *= f
+        return factor
 
     def _eligible(self, c: Component, m: int, month: Month, cache: dict) -> np.ndarray:
         key = (c.register, c.age_min, c.age_max, c.sex)
@@ -357,7 +370,11 @@ class Diffusion:
                 continue
             lag = c.icb_lag[k] + self.lag[k] + c.practice_lag
             f = self._curve(c, month, lag, self.imitation[k])
-            level = (c.icb_effect * self.plan.propensity * c.preference * self.plateau)[k] * c.practice_effect
+            icb_level = c.icb_effect * self.plan.propensity * c.preference * self.plateau
+            planted = self._planted(c, month)
+            if planted is not None:
+                icb_level = icb_level * planted
+            level = icb_level[k] * c.practice_effect
             patients = self._eligible(c, m, month, cache) * c.fraction * c.share * c.primary * f * level
             for i, w in c.lines:
                 out[:, i] += patients * w
@@ -375,6 +392,9 @@ class Diffusion:
             eligible = np.bincount(self.orgs.icb, weights=self._eligible(c, m, month, cache), minlength=K)
             f = self._curve(c, month, c.icb_lag + self.lag, self.imitation)
             level = c.icb_effect * self.plan.propensity * c.preference * self.plateau
+            planted = self._planted(c, month)
+            if planted is not None:
+                level = level * planted
             patients = eligible * c.fraction * c.share * c.secondary * f * level
             for i, w in c.vmps:
                 out[:, i] += patients * w

@@ -59,13 +59,15 @@ class ModerationForm(forms.Form):
                                widget=forms.RadioSelect)
     note = forms.CharField(widget=forms.Textarea, max_length=LONG_TEXT, required=False, label="Note to the author")
 
+    items = CHECKLIST  # (key, label) of each check; the joint working register's form has its own
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for key, label in CHECKLIST:
+        for key, label in self.items:
             self.fields[f"check_{key}"] = forms.BooleanField(required=False, label=label)
 
     def checklist(self) -> dict[str, bool]:
-        return {key: bool(self.cleaned_data.get(f"check_{key}")) for key, _ in CHECKLIST}
+        return {key: bool(self.cleaned_data.get(f"check_{key}")) for key, _ in self.items}
 
 
 class WikiForm(forms.Form):

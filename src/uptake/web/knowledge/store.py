@@ -110,26 +110,35 @@ def save_case_study(author, fields: dict, *, tas: list[str], organisations: list
 def moderate_case_study(cs: CaseStudy, moderator, *, action: str, checklist: dict[str, bool],
                         note: str = "") -> CaseStudy:
     """Publish (every checklist item ticked) or return to the author with a note."""
-    cs.checklist = {key: bool(checklist.get(key)) for key, _ in CHECKLIST}
-    if action == "publish":
-        missing = [label for key, label in CHECKLIST if not cs.checklist[key]]
-        if missing:
-            raise Invalid("Publishing needs every check ticked; not yet: " + "; ".join(missing))
-        cs.status = CaseStudy.PUBLISHED
-        cs.published_on = today()
+    if judge(cs, CHECKLIST, moderator, action=action, checklist=checklist, note=note):
         cs.review_on = cs.published_on + REVIEW_AFTER
-    elif action == "return":
-        if not note.strip():
-            raise Invalid("Say what the author should change")
-        cs.status = CaseStudy.RETURNED
-    else:
-        raise Invalid(f"unknown action {action!r}")
-    cs.moderator_note = note
-    cs.moderated_by = moderator
     cs.save()
     _log(moderator, action, cs, note)
     documents.index_case_study(cs)
     return cs
+
+
+def judge(item, items: list[tuple[str, str]], moderator, *, action: str, checklist: dict[str, bool],
+          note: str = "") -> bool:
+    """A moderator's decision on an item with status, checklist, published_on, moderator_note and
+    moderated_by (a case study, a joint working project), not yet saved: publish it when every
+    check of `items` is ticked, or return it to its author with a note. True when published."""
+    item.checklist = {key: bool(checklist.get(key)) for key, _ in items}
+    if action == "publish":
+        missing = [label for key, label in items if not item.checklist[key]]
+        if missing:
+            raise Invalid("Publishing needs every check ticked; not yet: " + "; ".join(missing))
+        item.status = item.PUBLISHED
+        item.published_on = today()
+    elif action == "return":
+        if not note.strip():
+            raise Invalid("Say what the author should change")
+        item.status = item.RETURNED
+    else:
+        raise Invalid(f"unknown action {action!r}")
+    item.moderator_note = note
+    item.moderated_by = moderator
+    return action == "publish"
 
 
 def due_for_review(on: date | None = None):

@@ -4,7 +4,6 @@ confirmed address); publishing and hiding need a moderator (accounts.roles)."""
 
 from __future__ import annotations
 
-from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -19,6 +18,7 @@ from ..store import published
 from ..pages import guard as _guard
 from . import queries as kq
 from . import store, uploads
+from .access import may_change, member_required, moderator_required
 from .forms import (
     BarrierForm, CaseStudyForm, ModerationForm, ReasonForm, ReplyForm, SupportForm, ThreadForm, WikiForm, codes,
 )
@@ -28,34 +28,6 @@ from .models import (
 
 BARRIER_TYPE_LABELS = dict(BARRIER_TYPES)
 BARRIER_STATUS_LABELS = dict(BARRIER_STATUSES)
-
-
-def member_required(view):
-    """Anyone not signed in is sent to sign in, and brought back."""
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not is_member(request.user):
-            return redirect_to_login(request.get_full_path())
-        return view(request, *args, **kwargs)
-    return wrapper
-
-
-def moderator_required(view):
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not is_member(request.user):
-            return redirect_to_login(request.get_full_path())
-        if not is_moderator(request.user):
-            return render(request, "uptake/error.html", {"title": "Moderators only",
-                                                         "message": "Only the portal's moderators can do this."},
-                          status=403)
-        return view(request, *args, **kwargs)
-    return wrapper
-
-
-def may_change(user, item) -> bool:
-    """A moderator, or the member who wrote the item (a case study or a barrier)."""
-    return is_moderator(user) or (is_member(user) and item.author_id == user.id)
 
 
 # --- the hub -----------------------------------------------------------------------------------------
