@@ -54,7 +54,11 @@ def _user_ta() -> dict:
 
 @pytest.fixture
 def user_catalogue(tmp_path, monkeypatch) -> Path:
-    monkeypatch.delenv("UPTAKE_CATALOGUE", raising=False)  # restored (unset) after the test
+    # `--catalogue` sets $UPTAKE_CATALOGUE for the rest of the process (one command per process);
+    # setenv first so that monkeypatch unsets it again after the test (delenv of an unset
+    # variable records nothing to undo)
+    monkeypatch.setenv("UPTAKE_CATALOGUE", "")
+    monkeypatch.delenv("UPTAKE_CATALOGUE")
     root = tmp_path / "my_catalogue"
     (root / "measures").mkdir(parents=True)
     (root / "technology_appraisals").mkdir()
