@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from truth import truth_all
 
 from uptake.services.analysis import open_analysis
 from uptake.services.peers import load_imd, overlap, peer_groups
@@ -64,9 +65,13 @@ def test_sub_icb_variables_equal_pandas_on_the_raw_files(sub_icb, real):
     assert len(got) == 106  # today's 106 sub-ICB locations; closed practices' old CCGs left out
     assert sub_icb.variables == ["IMDscore", "poptot", "pop_18_39"]
     w = want.loc[got.index]
-    np.testing.assert_allclose(got.poptot, w.poptot, rtol=1e-12)
-    np.testing.assert_allclose(got.pop_18_39, w.pop_18_39, rtol=1e-9)
-    np.testing.assert_allclose(got.IMDscore, w.IMDscore, rtol=1e-9)
+    files = f"{LIST_SIZES} + {IMD} + ods/epraccur"
+    truth_all(files, "Similar-10 input: registered population by sub-ICB", ours=got.poptot, independent=w.poptot,
+              rel=1e-12)
+    truth_all(files, "Similar-10 input: share aged 18-39 by sub-ICB", ours=got.pop_18_39, independent=w.pop_18_39,
+              rel=1e-9)
+    truth_all(files, "Similar-10 input: IMD score by sub-ICB (population-weighted)", ours=got.IMDscore,
+              independent=w.IMDscore, rel=1e-9)
     assert 55e6 < got.poptot.sum() < 58e6  # England's registered population, early 2016
 
 

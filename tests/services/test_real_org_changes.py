@@ -14,6 +14,7 @@ from datetime import date
 import pandas as pd
 import pytest
 from epd_files import write_doac_by_ccg
+from truth import truth, truth_all
 
 from uptake.services.analysis import open_analysis
 from uptake.services.scorecard import scorecard
@@ -45,6 +46,17 @@ def _warehouse(tmp_path_factory, shared_data, files, name):
 
 def _by_org(card):
     return {r.org: (r.numerator, r.denominator) for r in card.rows}
+
+
+def _agrees(file: str, figure: str, card, want: dict[str, tuple[float, float]]) -> None:
+    """Every organisation's DOAC and anticoagulant items equal pandas', recorded for docs/truth.md."""
+    got = _by_org(card)
+    assert got == want
+    keys = sorted(want)
+    truth_all(file, f"{figure}: DOAC items by organisation", ours=[got[k][0] for k in keys],
+              independent=[want[k][0] for k in keys])
+    truth_all(file, f"{figure}: anticoagulant items by organisation", ours=[got[k][1] for k in keys],
+              independent=[want[k][1] for k in keys])
 
 
 def _stp21(shared_data) -> dict[str, str]:
@@ -90,6 +102,9 @@ def test_old_codes_unplaced_are_counted_and_said(shared_data, tmp_path_factory, 
     gone = raw[~raw.index.isin(stp21)]  # the 2020 codes that are not 2021 codes
     assert len(gone) == 38
     assert card.unplaced == {"organisations": 38, "count": float(gone.total_doac_warfain.sum()), "unit": "items"}
+    truth("epd/doac_vs_warfarin_measure_ccg_monthly_2015_2020.csv + " + EPRACCUR,
+          "items of the 38 CCGs merged in April 2021 not placed in any ICB, 2020-07 (epraccur alone)",
+          ours=card.unplaced["count"], independent=float(gone.total_doac_warfain.sum()))
     assert any(n.startswith(f"{gone.total_doac_warfain.sum():,.0f} items from 38 organisations not placed in any "
                             "ICB") for n in card.notes)
     kept = raw[raw.index.isin(stp21)]
@@ -120,7 +135,8 @@ def test_old_codes_reach_todays_icbs_through_the_successor_file(shared_data, wit
     b = raw.loc["02Q"]
     want["QF7"] = (want["QF7"][0] - b.total_doac_items, want["QF7"][1] - b.total_doac_warfain)
     want["QT1"] = (want["QT1"][0] + b.total_doac_items, want["QT1"][1] + b.total_doac_warfain)
-    assert _by_org(card) == want
+    _agrees(f"epd/doac_vs_warfarin_measure_ccg_monthly_2015_2020.csv (2020 CCG codes) + {SUCC}",
+            "ICBs of 2020-07 through the successor file", card, want)
     assert sum(r.denominator for r in regions.rows) == card.england.denominator == raw.total_doac_warfain.sum()
     # and it says that the ICBs are today's, placed by an undated snapshot
     assert any("not dated to 2020-07" in n for n in card.notes)
@@ -136,7 +152,10 @@ def test_current_organisations_re_key_old_codes_to_todays_sub_icbs(shared_data, 
     assert _by_org(dated) == _sum_by(raw, {c: c for c in raw.index}) and len(dated.rows) == 135
     # today's: the 106 sub-ICB locations, each the sum of the CCGs that passed into it
     today = _today_code(shared_data)
-    assert _by_org(current) == _sum_by(raw, {c: today.get(c, c) for c in raw.index}) and len(current.rows) == 106
+    assert len(current.rows) == 106
+    _agrees(f"epd/doac_vs_warfarin_measure_ccg_monthly_2015_2020.csv (2020 CCG codes) + {SUCC}",
+            "today's sub-ICB locations, 2020-07 (--current-orgs)", current,
+            _sum_by(raw, {c: today.get(c, c) for c in raw.index}))
     assert not any("not dated" in n for n in current.notes)  # current membership is asked for: no note
 
 
@@ -147,7 +166,9 @@ def test_dated_lookups_place_2020_in_the_stps_of_2020(shared_data, tmp_path_fact
         card = scorecard(an, "doac_share", "icb", "2020-07", min_items=0)
         assert an.parent("02Q", "sub_icb", date(2020, 7, 1))["org"] == "QF7"
     s20 = pd.read_csv(shared_data / CCG20, dtype=str)
-    assert _by_org(card) == _sum_by(raw, dict(zip(s20.CCG20CDH, s20.STP20CDH)))  # Bassetlaw in QF7
+    _agrees(f"epd/doac_vs_warfarin_measure_ccg_monthly_2015_2020.csv (2020 CCG codes) + {CCG20}",
+            "STPs of 2020-07 through ONS's dated lookup (Bassetlaw in QF7)", card,
+            _sum_by(raw, dict(zip(s20.CCG20CDH, s20.STP20CDH))))
     assert not any("not dated" in n for n in card.notes) and card.unplaced is None
 
 
@@ -185,8 +206,10 @@ def test_bassetlaw_with_the_dated_lookups_moves_in_july_2022(shared_data, tmp_pa
         assert an.parent("02Q", "sub_icb", date(2022, 6, 1))["org"] == "QF7"
         assert an.parent("02Q", "sub_icb", date(2022, 7, 1))["org"] == "QT1"
     stp21 = _stp21(shared_data)
-    assert _by_org(june) == _icb_sums(sub_icb_raw, "2022-06-01", stp21)  # South Yorkshire and Bassetlaw
-    assert _by_org(july) == _icb_sums(sub_icb_raw, "2022-07-01", {**stp21, "02Q": "QT1"})
+    _agrees(f"{SUBICB} + {CCG21}", "ICBs of 2022-06 (Bassetlaw in South Yorkshire, QF7)", june,
+            _icb_sums(sub_icb_raw, "2022-06-01", stp21))
+    _agrees(f"{SUBICB} + {CCG21}", "ICBs of 2022-07 (Bassetlaw in Nottinghamshire, QT1)", july,
+            _icb_sums(sub_icb_raw, "2022-07-01", {**stp21, "02Q": "QT1"}))
     assert not any("not dated" in n for n in june.notes)
     b = sub_icb_raw[(sub_icb_raw.ods_code == "02Q") & (sub_icb_raw.date == "2022-07-01")]["items"].sum()
     assert _by_org(july)["QT1"][1] - _icb_sums(sub_icb_raw, "2022-07-01", stp21)["QT1"][1] == b > 0

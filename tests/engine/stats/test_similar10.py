@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.spatial.distance import cdist
+from truth import truth_all
 
 from uptake.engine.stats.similar import similar, standardise
 from uptake.errors import InputError, UptakeError
@@ -57,7 +58,8 @@ def test_ten_peers_and_distances_match_an_independent_computation(nhse, independ
     expected = dist.loc[ccg].drop(ccg).sort_values().head(10)
     assert [p.peer for p in mine] == list(expected.index)
     assert [p.rank for p in mine] == list(range(1, 11))
-    np.testing.assert_allclose([p.distance for p in mine], expected.values, rtol=1e-12)
+    truth_all(INPUT, f"Similar-10 distances of {ccg}'s 10 peers", ours=[p.distance for p in mine],
+              independent=expected.values, against="pandas and scipy's weighted Euclidean distance", rel=1e-12)
     np.testing.assert_allclose([p.similarity for p in mine], expected.values ** 2, rtol=1e-12)
     # Printed so a reader of the test log sees the peers: code, name, distance.
     names = dict(zip(table.codes, table.names))
