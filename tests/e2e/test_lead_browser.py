@@ -19,8 +19,10 @@ RED = "#DA291C"
 def test_a_lead_ranks_the_practices_of_their_icb_and_sees_it_on_every_chart(visit, api, portal):
     page = visit.page
     icbs = api("/api/v1/organisations?level=icb&limit=100")
-    icb = next(o for o in icbs
-               if len(api(f"/api/v1/ranking/{TA}?level=practice&parent={o['code']}")["rows"]) >= 2)
+    # an ICB whose own figure is shown (not suppressed), so the funnel can ring it, with practices
+    shown = {r["org"] for r in api(f"/api/v1/scorecard/{TA}?level=icb")["rows"] if r["value"] is not None}
+    icb = next(o for o in icbs if o["code"] in shown
+               and len(api(f"/api/v1/ranking/{TA}?level=practice&parent={o['code']}")["rows"]) >= 2)
     want = api(f"/api/v1/ranking/{TA}?level=practice&parent={icb['code']}")
 
     visit.goto(f"/org/{icb['code']}/")
