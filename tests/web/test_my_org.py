@@ -17,7 +17,7 @@ TA = "TA355"
 
 
 def _spec(html: str, chart: str) -> dict | None:
-    m = re.search(rf'id="chart-{chart}-spec">(.*?)</script>', html, re.S)
+    m = re.search(rf'<script id="chart-{chart}-spec"[^>]*>(.*?)</script>', html, re.S)  # json_script's tag
     return json.loads(m.group(1).replace("<\\/", "</")) if m else None
 
 

@@ -51,7 +51,8 @@ def test_the_ta_funnel_rings_an_organisation_and_its_peers(client, pub):
     m = re.search(r"Its (\d+) peers shown are ringed with a dashed line: ([^\"]*?)\.\"", page)
     assert m and int(m.group(1)) == 10
     assert all(f"({p})" in m.group(2) for p in peers) and names[("icb", peers[0])] in m.group(2)
-    assert "Its 10 peers" not in html.unescape(client.get("/ta/TA275/?level=icb").content.decode())
+    # `?org=` (empty) forgets the organisation the page remembered: no peers ringed
+    assert "Its 10 peers" not in html.unescape(client.get("/ta/TA275/?level=icb&org=").content.decode())
 
 
 def test_the_icb_report_has_a_peers_section(db, pub):
