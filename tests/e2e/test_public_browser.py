@@ -36,17 +36,22 @@ def _misspell(name: str) -> str:
 def test_a_person_finds_their_practice_by_a_misspelt_name_and_follows_a_trial(visit, practice):
     page = visit.page
     visit.goto("/", charts=False)
-    page.get_by_role("link", name="medicines in my area, and trials I could join").click()
+    # each step waits for its page to load before reading it (no race with the page before)
+    with page.expect_navigation():
+        page.get_by_role("link", name="medicines in my area, and trials I could join").click()
     visit.settle(charts=False)
     assert page.get_by_role("heading", level=1).inner_text() == "Medicines in my area"
     page.get_by_label("Name of your GP practice, or its postcode").fill(_misspell(practice["name"]))
-    page.keyboard.press("Enter")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     visit.settle(charts=False)
-    page.locator(f'a[href="/my-area/{practice["code"]}/"]').click()
+    with page.expect_navigation():
+        page.locator(f'a[href="/my-area/{practice["code"]}/"]').click()
     visit.settle(charts=False)
     assert page.get_by_role("heading", level=1).inner_text().upper() == practice["name"]
     assert page.get_by_role("link", name="See the full figures for NHS staff").count() == 1
-    page.locator(f'a[href="/my-area/{practice["code"]}/TA390/"]').click()
+    with page.expect_navigation():
+        page.locator(f'a[href="/my-area/{practice["code"]}/TA390/"]').click()
     visit.settle(charts=False)
     assert "type 2 diabetes" in page.get_by_role("heading", level=1).inner_text()
     assert page.get_by_role("heading", name="Trials you could join").count() == 1
