@@ -180,8 +180,7 @@ def ta_page(request, key: str):
     from .impact.peers_view import funnel_peers
 
     specs = {"funnel": charts.funnel(var.to_dict(), value_label=_label(card),
-                                     title=f"{item.id}: funnel plot, {card.month}",
-                                     **({"highlight": at} | funnel_peers(at, level)))}
+                                     title=f"{item.id}: funnel plot, {card.month}", **funnel_peers(at, level))}
     specs["deciles"] = charts.deciles(deciles, value_label=_label(card),
                                       highlight=q.org_values(item.id, level, at) if at else None,
                                       highlight_label=label, title=f"{item.id}: deciles across {LEVEL_NAMES[level]}s")
